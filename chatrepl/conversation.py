@@ -19,7 +19,9 @@ class Conversation:
         """Append the user's message."""
         self.messages.append(Message("user", text))
 
-    def add_assistant(self, text: str, *, reasoning: str = "", stats: TurnStats | None = None) -> None:
+    def add_assistant(
+        self, text: str, *, reasoning: str = "", stats: TurnStats | None = None
+    ) -> None:
         """Append a finished (or interrupted) reply."""
         self.messages.append(Message("assistant", text, reasoning, stats))
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from chatrepl.commands import CORE_COMMANDS, Command, CommandCall, CommandRegistry, parse
 from chatrepl.conversation import Conversation
-from chatrepl.errors import ApiError, ChatReplError, CommandError
+from chatrepl.errors import ChatReplError, CommandError
 from chatrepl.messages import (
     Finish,
     ReasoningDelta,
@@ -52,6 +52,8 @@ class Engine:
         self.running = True
         self.after_turn: list[TurnHook] = []  # e.g. autosave; run after every committed turn
         self.on_new_conversation: list[TurnHook] = []
+        self.last_error: ChatReplError | None = None  # one-shot mode turns it into exit 1
+        self.interactive = True  # one-shot mode has no /retry to suggest
         self._clock = clock
         self._wall_clock = wall_clock
 
@@ -84,12 +86,14 @@ class Engine:
         if not line.strip():
             return
         parsed = parse(line)
+        self.last_error = None
         try:
             if isinstance(parsed, CommandCall):
                 self.registry.find(parsed.name).handler(self, parsed.args)
             else:
                 self.send(parsed.text)
         except ChatReplError as exc:
+            self.last_error = exc
             self.view.error(str(exc))
 
     def send(self, text: str) -> None:
@@ -146,6 +150,7 @@ class Engine:
         end = self._clock()
 
         reply = "".join(text)
+        self.last_error = failure
         if failure is not None and not reply:
             self.view.end_reply(None)
             self.view.error(self._failure_line(failure))
@@ -165,11 +170,9 @@ class Engine:
         self.view.end_reply(stats)
         self.conversation.add_assistant(reply, reasoning="".join(reasoning), stats=stats)
         if failure is not None:
-            self.view.error(self._failure_line(failure) + " (partial reply kept; /retry resends)")
+            self.view.error(f"{failure} (partial reply kept)")
         for hook in self.after_turn:
             hook(self)
 
     def _failure_line(self, failure: ChatReplError) -> str:
-        if isinstance(failure, ApiError) and failure.status is not None:
-            return f"{failure} — /retry resends your message"
-        return f"{failure} — /retry resends your message"
+        return f"{failure} — /retry resends your message" if self.interactive else str(failure)

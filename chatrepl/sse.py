@@ -133,7 +133,7 @@ def _usage(raw: Any) -> Usage | None:
 
 def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
     """The stream events in one chat.completion.chunk (or a whole non-streamed reply)."""
-    if "error" in chunk and chunk["error"]:
+    if chunk.get("error"):
         raise ApiError(error_message(chunk), status=_status(chunk["error"]))
     events: list[StreamEvent] = []
     for choice in chunk.get("choices") or ():
