@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (the README's flag table mirrors it)."""
     p = _Parser(
         prog="chatrepl",
+        allow_abbrev=False,  # `--key inf-…` must not be taken as --key-env and echoed
         description="Chat with any OpenAI-compatible /v1/chat/completions endpoint.",
         epilog="Environment: INFERENCE_URL, INFERENCE_KEY, INFERENCE_MODEL_ID "
         "(fallbacks OPENAI_BASE_URL, OPENAI_API_KEY), CHATREPL_CONFIG, NO_COLOR. "
@@ -68,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("message", nargs="*", help="send one message, print the reply and exit")
     p.add_argument("-m", "--model", help="model id")
     p.add_argument("-t", "--temperature", type=_checked(parse_temperature), help="0 to 2")
-    p.add_argument("--max-tokens", type=_checked(parse_max_tokens), help="reply cap, or off")
+    p.add_argument("--max-tokens", type=_checked(parse_max_tokens), default=argparse.SUPPRESS,
+                   help="reply cap, or off")  # SUPPRESS: "off" (None) must still count
     p.add_argument("-s", "--system", help="system prompt")
     p.add_argument("--url", type=_checked(parse_url), help="base URL (with or without /v1)")
     p.add_argument("--key-env", metavar="VAR", help="read the API key from $VAR")
@@ -104,8 +106,8 @@ def _flag_layer(args: argparse.Namespace) -> Layer:
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for attr, (key, flag) in mapping.items():
-        value = getattr(args, attr)
-        if value is not None:
+        value = getattr(args, attr, None)
+        if value is not None or (attr == "max_tokens" and hasattr(args, attr)):
             values[key], origins[key] = value, f"flag {flag}"
     for attr, key, value, flag in (
         ("no_stream", "stream", False, "--no-stream"),
