@@ -46,8 +46,13 @@ class ChatCompleter(Completer):
     """Completes `/commands` (with their help), model names after /model, paths after file
     commands."""
 
-    def __init__(self, commands: Iterable[Command], models: Callable[[], list[str]]) -> None:
-        self._commands = list(commands)
+    def __init__(
+        self,
+        commands: Iterable[Command] | Callable[[], list[Command]],
+        models: Callable[[], list[str]],
+    ) -> None:
+        # A callable lets the command list grow once the engine has loaded.
+        self._commands = commands if callable(commands) else (lambda fixed=list(commands): fixed)
         self._models = models
         self._paths = PathCompleter(expanduser=True)
 
@@ -58,13 +63,14 @@ class ChatCompleter(Completer):
             return
         name, space, arg = text[1:].partition(" ")
         if not space:
-            for command in self._commands:
+            for command in self._commands():
                 for candidate in (command.name, *command.aliases):
                     if candidate.startswith(name.lower()):
                         yield Completion("/" + candidate, -len(text), display_meta=command.help)
                         break
             return
-        command = next((c for c in self._commands if name.lower() in (c.name, *c.aliases)), None)
+        commands = self._commands()
+        command = next((c for c in commands if name.lower() in (c.name, *c.aliases)), None)
         if command is None:
             return
         if command.completes == "models":
@@ -72,7 +78,7 @@ class ChatCompleter(Completer):
                 if model.startswith(arg):
                     yield Completion(model, -len(arg))
         elif command.completes == "commands":
-            for other in self._commands:
+            for other in commands:
                 if other.name.startswith(arg):
                     yield Completion(other.name, -len(arg), display_meta=other.help)
         elif command.completes == "paths":
@@ -97,7 +103,7 @@ class PromptReader:
         self,
         *,
         history_path: Path | None,
-        commands: Iterable[Command],
+        commands: Iterable[Command] | Callable[[], list[Command]],
         models: Callable[[], list[str]],
         toolbar: Callable[[], str],
         secrets: Callable[[], Iterable[str]] = tuple,

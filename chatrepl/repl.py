@@ -1,18 +1,27 @@
-"""The interactive loop: a prompt, the engine, and a view built on first use."""
+"""The interactive loop: a prompt first, then the engine and the view, built while the
+user types.
+
+Startup is measured against a bare prompt_toolkit prompt (benchmarks/bench_startup.py):
+the engine, the SSE parser, rich and requests all load after the prompt is on screen,
+in a warm-up thread, so the first keystroke is never kept waiting.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chatrepl import __version__
-from chatrepl.engine import Engine
-from chatrepl.settings import Resolved, describe
+from chatrepl.commands import CORE_COMMANDS, Command
+from chatrepl.settings import Resolved, Settings, describe
+
+if TYPE_CHECKING:
+    from chatrepl.engine import Engine
 
 
 class LazyView:
@@ -32,14 +41,35 @@ class LazyView:
         return getattr(self._view, name)
 
 
-def toolbar_text(engine: Engine) -> str:
+class LazyEngine:
+    """The engine, built once on first use from whichever thread gets there first."""
+
+    def __init__(self, build: Callable[[], Engine]) -> None:
+        self._build = build
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> Engine | None:
+        """The engine if it has been built, else None (never blocks)."""
+        return self._engine
+
+    def get(self) -> Engine:
+        """The engine, building it if needed."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._build()
+            return self._engine
+
+
+def toolbar_text(settings: Settings, turns: int) -> str:
     """The bottom toolbar: what the next message will be sent with."""
-    s = engine.settings
-    host = urlsplit(s.url or "").netloc or "?"
-    temp = describe("temperature", s.temperature) if s.temperature is not None else "default"
-    return (f" {s.model or '(server default model)'} · temperature {temp} · "
-            f"max_tokens {describe('max_tokens', s.max_tokens)} · {host} · "
-            f"{engine.conversation.turns} turns · /help")
+    host = urlsplit(settings.url or "").netloc or "?"
+    temp = describe("temperature", settings.temperature) if settings.temperature is not None \
+        else "default"
+    return (f" {settings.model or '(server default model)'} · temperature {temp} · "
+            f"max_tokens {describe('max_tokens', settings.max_tokens)} · {host} · "
+            f"{turns} turns · /help")
 
 
 def attach_transcripts(engine: Engine, args: argparse.Namespace, stack: ExitStack) -> None:
@@ -55,34 +85,75 @@ def run_repl(args: argparse.Namespace, resolved: Resolved, backend: Any,
     from chatrepl.paths import state_dir
     from chatrepl.prompt import PromptReader
 
-    view = LazyView(plain=resolved.settings.plain, no_color="NO_COLOR" in env)
-    engine = Engine(resolved, backend, view)
-    attach_transcripts(engine, args, stack)
-    commands: Sequence[Any] = list(engine.registry)
+    def build() -> Engine:
+        from chatrepl.engine import Engine
+
+        view = LazyView(plain=resolved.settings.plain, no_color="NO_COLOR" in env)
+        engine = Engine(resolved, backend, view)
+        attach_transcripts(engine, args, stack)
+        return engine
+
+    lazy = LazyEngine(build)
+    if args.resume or args.load:
+        lazy.get()  # a bad transcript must fail before the prompt, with exit 2
+
+    def commands() -> list[Command]:
+        engine = lazy.ready
+        return list(engine.registry) if engine else list(CORE_COMMANDS)
+
+    def toolbar() -> str:
+        engine = lazy.ready
+        if engine is None:
+            return toolbar_text(resolved.settings, 0)
+        return toolbar_text(engine.settings, engine.conversation.turns)
+
+    def secrets() -> list[str]:
+        engine = lazy.ready
+        key = (engine.settings if engine else resolved.settings).key
+        return [key.value] if key else []
+
     reader = PromptReader(
         history_path=state_dir() / "history",
         commands=commands,
-        models=lambda: engine.known_models,
-        toolbar=lambda: toolbar_text(engine),
-        secrets=lambda: [engine.settings.key.value] if engine.settings.key else [],
+        models=lambda: lazy.ready.known_models if lazy.ready else [],
+        toolbar=toolbar,
+        secrets=secrets,
     )
-    s = engine.settings
+    s = resolved.settings
     sys.stdout.write(
         f"chatrepl {__version__} · {s.model or 'server default model'} at "
         f"{urlsplit(s.url or '').netloc} · /help for commands · Ctrl-D to quit\n"
     )
     sys.stdout.flush()
-    from chatrepl.cli import _warm_up
-
-    warm = threading.Timer(0.3, _warm_up)
-    warm.daemon = True
-    warm.start()
-    while engine.running:
+    _start_warm_up(lazy)
+    while True:
         line = reader.read()
         if line is None:
             break
+        engine = lazy.get()
         try:
             engine.handle(line)
         except KeyboardInterrupt:
             engine.view.info("cancelled")
+        if not engine.running:
+            break
     return 0
+
+
+def _start_warm_up(lazy: LazyEngine) -> None:
+    """Build the engine and import what the first reply needs while the user types."""
+
+    def warm() -> None:
+        try:
+            lazy.get()
+            import rich.markdown
+            import rich.syntax  # noqa: F401
+
+            import chatrepl.client
+            import chatrepl.render  # noqa: F401
+        except Exception:
+            pass
+
+    timer = threading.Timer(0.2, warm)
+    timer.daemon = True
+    timer.start()

@@ -8,8 +8,6 @@ A profile named on the command line is itself a flag, so it outranks the environ
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -153,6 +151,8 @@ SETTING_NAMES = tuple(f.name for f in fields(Settings))
 
 def closest(name: str, choices: tuple[str, ...] | list[str]) -> str | None:
     """The valid name the user most likely meant, if any is close."""
+    import difflib  # only on the error path
+
     found = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
     return found[0] if found else None
 
@@ -218,7 +218,8 @@ def _validate_table(table: Mapping[str, Any], *, path: str, where: str) -> dict[
     values: dict[str, Any] = {}
     for key, raw in table.items():
         if key not in PARSERS:
-            hint = closest(key, list(PARSERS))
+            # the top level also accepts `profile` and `profiles`: suggest those too
+            hint = closest(key, list(CONFIG_KEYS if not where else PARSERS))
             tip = f"; did you mean '{hint}'?" if hint else ""
             raise ConfigError(f"{path}: unknown key '{where}{key}'{tip}")
         try:
@@ -230,6 +231,8 @@ def _validate_table(table: Mapping[str, Any], *, path: str, where: str) -> dict[
 
 def from_toml(text: str, *, path: str) -> ConfigFile:
     """Parse and validate a config file; every error names the file and the key."""
+    import tomllib  # only when a config file exists: keeps startup fast
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -249,7 +252,10 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
         profiles[name] = Layer(f"config {path} [profiles.{name}]", {**values, "profile": name})
     config = ConfigFile(base, profiles, default_profile)
     if default_profile is not None:
-        config.profile(default_profile)  # fail early on a typo
+        try:
+            config.profile(default_profile)  # fail early on a typo
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     return config
 
 
