@@ -8,7 +8,7 @@ the View; the conversation is never left in a state that loses what the user typ
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from chatrepl.commands import CORE_COMMANDS, Command, CommandCall, CommandRegistry, parse
@@ -17,6 +17,7 @@ from chatrepl.errors import ChatReplError, CommandError
 from chatrepl.messages import (
     Finish,
     ReasoningDelta,
+    StreamEvent,
     TextDelta,
     TurnStats,
     Usage,
@@ -127,8 +128,10 @@ class Engine:
         start = self._clock()
         first: float | None = None
         self.view.begin_reply()
-        events = self.backend.stream(payload)
+        events: Iterator[StreamEvent] | None = None
         try:
+            # inside the try: a backend may fail (or be interrupted) before streaming
+            events = self.backend.stream(payload)
             for event in split_think_tags(events):
                 if isinstance(event, TextDelta | ReasoningDelta):
                     if first is None:
@@ -151,9 +154,13 @@ class Engine:
 
         reply = "".join(text)
         self.last_error = failure
-        if failure is not None and not reply:
+        if not reply and (failure is not None or interrupted):
+            # nothing to keep: an empty assistant message would be sent back next turn
             self.view.end_reply(None)
-            self.view.error(self._failure_line(failure))
+            if failure is not None:
+                self.view.error(self._failure_line(failure))
+            else:
+                self.view.info("(interrupted before the reply began; /retry resends)")
             return  # the user message stays pending so /retry resends it
         stats = TurnStats(
             model=settings.model,

@@ -45,6 +45,8 @@ class EventStreamDecoder:
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
         """Consume bytes; return every event completed by them."""
+        if not chunk:  # an empty read must not forget a CR that ended the last one
+            return []
         if self._skip_lf and chunk[:1] == b"\n":
             chunk = chunk[1:]
         self._skip_lf = False
@@ -79,7 +81,10 @@ class EventStreamDecoder:
 
     def _line(self, line: str) -> SseEvent | None:
         if not line:
-            return self._dispatch() if self._data else self._reset()
+            if self._data:
+                return self._dispatch()
+            self._reset()
+            return None
         if line[0] == ":":
             return None
         name, colon, value = line.partition(":")
@@ -102,7 +107,6 @@ class EventStreamDecoder:
 
     def _reset(self) -> None:
         self._event = ""
-        return None
 
 
 def error_message(payload: Any) -> str:
