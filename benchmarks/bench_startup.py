@@ -26,8 +26,11 @@ PROMPT = r"\x1b\[0m>"  # the first frame prompt_toolkit draws the "> " prompt in
 
 
 def environment(home: str) -> dict[str, str]:
+    # PYTHONDONTWRITEBYTECODE (set in some sandboxes) would recompile every module on
+    # every start; a user's Python caches bytecode, so the benchmark lets it.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("INFERENCE_", "OPENAI_", "CHATREPL_"))}
+           if not k.startswith(("INFERENCE_", "OPENAI_", "CHATREPL_"))
+           and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(HOME=home, XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data",
                XDG_STATE_HOME=f"{home}/state", INFERENCE_URL="http://127.0.0.1:9",
                INFERENCE_KEY="inf-benchmark-key-000000", TERM="xterm-256color")
