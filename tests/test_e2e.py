@@ -13,6 +13,7 @@ from fakeserver import FakeServer, Reply
 from terminal import Terminal, chat_env
 
 KEY = "inf-testkey-0123456789abcdef"
+Completed = subprocess.CompletedProcess[str]
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_three_turns_send_the_whole_conversation(term: Terminal, fake_server: Fa
     assert "temperature" not in bodies[2] and "max_tokens" not in bodies[2]
     assert fake_server.connections == 1  # one connection reused across turns
     screen = term.text()
-    assert "model-a" in screen and "tok/s" in screen or "tokens" in screen
+    assert "model-a · first token" in screen and "tokens" in screen  # the stats line
 
 
 def test_slash_commands_change_the_next_request(term: Terminal, fake_server: FakeServer) -> None:
@@ -177,7 +178,7 @@ def test_double_slash_sends_a_literal_slash(term: Terminal, fake_server: FakeSer
 # --- one-shot and piped -------------------------------------------------------------
 
 
-def run(args: list[str], env: dict[str, str], stdin: str | None = "") -> subprocess.CompletedProcess:
+def run(args: list[str], env: dict[str, str], stdin: str | None = "") -> Completed:
     return subprocess.run([sys.executable, "-m", "chatrepl", *args], env=env, input=stdin,
                           capture_output=True, text=True, timeout=60)
 
