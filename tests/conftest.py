@@ -1,0 +1,44 @@
+"""Shared fixtures: an isolated environment for every test, and a loopback fake server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakeserver import FakeServer
+
+_CLEARED_PREFIXES = ("INFERENCE_", "OPENAI_", "CHATREPL_")
+# Proxies or a NETRC path from the developer's shell would reroute or re-auth loopback calls.
+_CLEARED_NAMES = ("NO_COLOR", "NETRC", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HOME and the XDG dirs into tmp_path and drop chatrepl's variables."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ):
+        monkeypatch.setenv(name, str(home / sub))
+    for name in list(os.environ):
+        upper = name.upper()
+        if upper.startswith(_CLEARED_PREFIXES) or upper in _CLEARED_NAMES:
+            monkeypatch.delenv(name)
+    return home
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeServer]:
+    """A FakeServer on 127.0.0.1, started for one test and stopped after it."""
+    server = FakeServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
