@@ -193,6 +193,17 @@ def _retry(engine: Engine, args: str) -> None:
     engine.retry()
 
 
+def _compare(engine: Engine, args: str) -> None:
+    names, dashes, question = args.partition("--")
+    models = names.split()
+    if not models:
+        raise CommandError("usage: /compare MODEL [MODEL...] [-- QUESTION]")
+    current = engine.settings.model
+    if len(models) == 1 and current and current != models[0]:
+        models.insert(0, current)  # `/compare other` means: mine against that one
+    engine.compare(models, question.strip() or None if dashes else None)
+
+
 def _exit(engine: Engine, args: str) -> None:
     engine.running = False
 
@@ -209,6 +220,8 @@ CORE_COMMANDS: tuple[Command, ...] = (
     Command("clear", _clear, "start a new conversation", aliases=("new",)),
     Command("undo", _undo, "drop the last exchange"),
     Command("retry", _retry, "resend the last message, replacing its reply", aliases=("r",)),
+    Command("compare", _compare, "ask several models the same thing, side by side",
+            "MODEL... [-- QUESTION]", ("cmp",), "models"),
     Command("exit", _exit, "leave (Ctrl-D works too)", aliases=("q",)),
     Command("quit", _exit, "leave"),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from chatrepl.commands import CORE_COMMANDS, Command, CommandCall, CommandRegistry, parse
@@ -112,6 +113,28 @@ class Engine:
                 raise CommandError("nothing to retry yet")
             self.conversation.messages.pop()  # the reply being replaced
         self._run_turn()
+
+    def compare(self, models: list[str], question: str | None = None) -> None:
+        """Ask several models the same thing and show the answers side by side.
+
+        Without a question the last user message is asked again (with the conversation
+        before it); the conversation is left as it was.
+        """
+        from chatrepl.compare import compare
+        from chatrepl.conversation import Conversation
+
+        history = list(self.conversation.messages)
+        if question is None:
+            while history and history[-1].role == "assistant":
+                history.pop()
+            if not history:
+                raise CommandError("nothing to compare yet: /compare MODEL... -- QUESTION")
+        scratch = Conversation(history)
+        if question is not None:
+            scratch.add_user(question)
+        settings = replace(self.settings, stream=True)
+        self.view.info(f"asking {', '.join(models)}…")
+        self.view.compare(compare(self.backend, scratch.payload(settings), models))
 
     # --- one turn -------------------------------------------------------------
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chatrepl.messages import ReasoningDelta, StreamEvent, TextDelta, TurnStats
+
+if TYPE_CHECKING:
+    from chatrepl.compare import CompareResult
 
 
 class Backend(Protocol):
@@ -45,4 +48,8 @@ class View(Protocol):
 
     def end_reply(self, stats: TurnStats | None) -> None:
         """The reply ended (stats is None when it failed before producing anything)."""
+        ...
+
+    def compare(self, results: Sequence[CompareResult]) -> None:
+        """Several models' answers side by side."""
         ...

@@ -74,9 +74,10 @@ class ChatCompleter(Completer):
         if command is None:
             return
         if command.completes == "models":
+            word = arg.rsplit(" ", 1)[-1]  # /compare takes several
             for model in self._models():
-                if model.startswith(arg):
-                    yield Completion(model, -len(arg))
+                if model.startswith(word):
+                    yield Completion(model, -len(word))
         elif command.completes == "commands":
             for other in commands:
                 if other.name.startswith(arg):

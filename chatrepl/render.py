@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from rich.live import Live
     from rich.segment import Segment
 
+    from chatrepl.compare import CompareResult
     from chatrepl.mdstream import OpenFence
 
 CODE_THEME = "monokai"  # rich.markdown's default; the live preview must match it
@@ -437,6 +438,23 @@ class RichView:
             table.add_row(*row)
         self.console.print(table, markup=False, highlight=False)
 
+    def compare(self, results: Sequence[CompareResult]) -> None:
+        """Each model's answer as markdown in its own column, stats underneath."""
+        from rich.columns import Columns
+        from rich.markdown import Markdown
+        from rich.panel import Panel
+
+        width = max(20, (self.console.width - 1) // max(1, len(results)) - 1)
+        panels = []
+        for result in results:
+            body: Any = Markdown(result.text) if result.text else ""
+            if result.error:
+                body = f"error: {one_line(result.error)}"
+            footer = format_stats(result.stats) if result.stats else ""
+            panels.append(Panel(body, title=result.model, subtitle=footer, width=width,
+                                subtitle_align="left"))
+        self.console.print(Columns(panels, equal=True))
+
     def begin_reply(self) -> None:
         """A reply is about to stream."""
         self._end_stream()
@@ -516,6 +534,18 @@ class PlainView:
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             self._line("  " + "  ".join(cells).rstrip())
+
+    def compare(self, results: Sequence[CompareResult]) -> None:
+        """Each model's answer in turn, under a header line (stdout), stats on stderr."""
+        for result in results:
+            self.out.write(f"=== {result.model} ===\n")
+            if result.text:
+                self.out.write(result.text + ("" if result.text.endswith("\n") else "\n"))
+            self.out.flush()
+            if result.error:
+                self.error(f"{result.model}: {result.error}")
+            elif result.stats:
+                self._line(format_stats(result.stats))
 
     def begin_reply(self) -> None:
         """A reply is about to stream."""

@@ -176,6 +176,9 @@ class RecordingView:
     def end_reply(self, stats: TurnStats | None) -> None:
         self.calls.append(("end_reply", stats))
 
+    def compare(self, results: Sequence[Any]) -> None:
+        self.calls.append(("compare", list(results)))
+
     # --- what tests look at ---------------------------------------------------
 
     def of(self, kind: str) -> list[tuple[Any, ...]]:
