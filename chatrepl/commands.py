@@ -136,37 +136,27 @@ def _models(engine: Engine, args: str) -> None:
     engine.view.table(rows or [("", "(the server listed no models)")], title="Models")
 
 
+def _show_or_set(engine: Engine, args: str, key: str, parse: Callable[[str], object]) -> None:
+    """`/key` shows the value; `/key VALUE` validates it, then sets it (or changes nothing)."""
+    if args:
+        try:
+            value = parse(args)
+        except ValueError as exc:
+            raise CommandError(f"/{key} takes {exc}, not {args!r}") from None
+        engine.set(key, value, f"/{key}")
+    engine.view.info(f"{key}: {describe(key, getattr(engine.settings, key))}")
+
+
 def _temperature(engine: Engine, args: str) -> None:
-    if not args:
-        engine.view.info(f"temperature: {describe('temperature', engine.settings.temperature)}")
-        return
-    try:
-        value = parse_temperature(args)
-    except ValueError as exc:
-        raise CommandError(f"/temperature takes {exc}, not {args!r}") from None
-    engine.set("temperature", value, "/temperature")
-    engine.view.info(f"temperature: {value:g}")
+    _show_or_set(engine, args, "temperature", parse_temperature)
 
 
 def _max_tokens(engine: Engine, args: str) -> None:
-    if not args:
-        engine.view.info(f"max_tokens: {describe('max_tokens', engine.settings.max_tokens)}")
-        return
-    try:
-        value = parse_max_tokens(args)
-    except ValueError as exc:
-        raise CommandError(f"/max_tokens takes {exc}, not {args!r}") from None
-    engine.set("max_tokens", value, "/max_tokens")
-    engine.view.info(f"max_tokens: {describe('max_tokens', value)}")
+    _show_or_set(engine, args, "max_tokens", parse_max_tokens)
 
 
 def _system(engine: Engine, args: str) -> None:
-    if not args:
-        engine.view.info(f"system: {describe('system', engine.settings.system)}")
-        return
-    value = None if args.lower() == "off" else args
-    engine.set("system", value, "/system")
-    engine.view.info(f"system: {describe('system', value)}")
+    _show_or_set(engine, args, "system", lambda text: None if text.lower() == "off" else text)
 
 
 def _settings(engine: Engine, args: str) -> None:
