@@ -275,7 +275,10 @@ def _one_shot(args: argparse.Namespace, resolved: Resolved, backend: LazyBackend
     from chatrepl.repl import attach_transcripts
 
     attach_transcripts(engine, args, stack)
-    engine.send(text.strip("\n"))
+    from chatrepl.repl import keyboard_echo_off
+
+    with keyboard_echo_off():
+        engine.send(text.strip("\n"))
     last = engine.conversation.messages[-1] if engine.conversation.messages else None
     if last is not None and last.stats is not None and last.stats.interrupted:
         return EXIT_INTERRUPTED

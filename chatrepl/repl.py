@@ -9,9 +9,10 @@ in a warm-up thread, so the first keystroke is never kept waiting.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -132,12 +133,39 @@ def run_repl(args: argparse.Namespace, resolved: Resolved, backend: Any,
             break
         engine = lazy.get()
         try:
-            engine.handle(line)
+            with keyboard_echo_off():
+                engine.handle(line)
         except KeyboardInterrupt:
             engine.view.info("cancelled")
         if not engine.running:
             break
     return 0
+
+
+@contextlib.contextmanager
+def keyboard_echo_off() -> Iterator[None]:
+    """Don't let the terminal echo keys (or `^C`) while a reply is drawn.
+
+    Between prompts the terminal is in cooked mode, so the kernel echoes whatever is
+    typed right into the live region; an echoed `^C` at the end of a full-width line
+    wraps it, and the region's redraw then leaves a copy of its top line behind. Keys
+    typed meanwhile are not lost: they wait in the terminal for the next prompt.
+    """
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError, AttributeError):
+        yield  # not a terminal (or not POSIX): nothing is echoed anyway
+        return
+    quiet = list(saved)
+    quiet[3] &= ~termios.ECHO  # lflags; ISIG stays on, so Ctrl-C still interrupts
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 def _start_warm_up(lazy: LazyEngine) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakeserver import FakeServer, Reply
+from fakeserver import FakeServer, Reply, sse_chunks
 from terminal import Terminal, chat_env
 
 KEY = "inf-testkey-0123456789abcdef"
@@ -109,6 +110,22 @@ def test_ctrl_c_mid_stream_keeps_the_partial_reply(term: Terminal, fake_server: 
     messages = fake_server.chat_requests[-1].body["messages"]
     assert messages[1] == {"role": "assistant", "content": "Partial answer that hangs"}
     assert term.child.isalive()
+
+
+def test_ctrl_c_leaves_no_copy_of_the_live_region(term: Terminal, fake_server: FakeServer) -> None:
+    # A full-width line in the live region and an echoed ^C used to wrap the screen and
+    # leave a copy of the region's first line behind.
+    text = "First paragraph, long enough to matter.\nSecond line\n\nThe tail that is still arriving"
+    chunks = sse_chunks(text, 4, usage=False, done=False, finish=None)
+    fake_server.enqueue(Reply(chunks=chunks, hold_after=len(chunks)))
+    term.type("story")
+    term.wait_for("still arriving")
+    time.sleep(0.2)  # let the live region redraw at least once
+    term.child.sendintr()
+    term.wait_for("interrupted")
+    term.wait_for_prompt()
+    assert term.count("First paragraph, long enough to matter.") == 1
+    assert term.count("still arriving") == 1
 
 
 def test_http_500_then_retry(term: Terminal, fake_server: FakeServer) -> None:
