@@ -153,11 +153,14 @@ def keyboard_echo_off() -> Iterator[None]:
     """
     try:
         import termios
-
+    except ImportError:  # not POSIX
+        yield
+        return
+    try:
         fd = sys.stdin.fileno()
         saved = termios.tcgetattr(fd)
-    except (ImportError, OSError, ValueError, AttributeError):
-        yield  # not a terminal (or not POSIX): nothing is echoed anyway
+    except (termios.error, OSError, ValueError, AttributeError):
+        yield  # not a terminal: nothing is echoed anyway
         return
     quiet = list(saved)
     quiet[3] &= ~termios.ECHO  # lflags; ISIG stays on, so Ctrl-C still interrupts
