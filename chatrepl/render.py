@@ -439,20 +439,22 @@ class RichView:
         self.console.print(table, markup=False, highlight=False)
 
     def compare(self, results: Sequence[CompareResult]) -> None:
-        """Each model's answer as markdown in its own column, stats underneath."""
+        """Each model's answer as markdown in its own column, its stats at the bottom."""
         from rich.columns import Columns
+        from rich.console import Group
         from rich.markdown import Markdown
         from rich.panel import Panel
+        from rich.text import Text
 
         width = max(20, (self.console.width - 1) // max(1, len(results)) - 1)
         panels = []
         for result in results:
-            body: Any = Markdown(result.text) if result.text else ""
+            parts: list[Any] = [Markdown(result.text)] if result.text else []
             if result.error:
-                body = f"error: {one_line(result.error)}"
-            footer = format_stats(result.stats) if result.stats else ""
-            panels.append(Panel(body, title=result.model, subtitle=footer, width=width,
-                                subtitle_align="left"))
+                parts.append(Text(f"error: {one_line(result.error)}", style="red"))
+            if result.stats:  # inside, not in the border, where a narrow column cuts it
+                parts.append(Text(format_stats(result.stats), style=STATS_STYLE))
+            panels.append(Panel(Group(*parts), title=result.model, width=width))
         self.console.print(Columns(panels, equal=True))
 
     def begin_reply(self) -> None:
