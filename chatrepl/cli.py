@@ -265,7 +265,7 @@ def _one_shot(args: argparse.Namespace, resolved: Resolved, backend: LazyBackend
     if not text.strip():
         raise ConfigError("nothing to send: give a message or pipe one in")
     from chatrepl.engine import Engine
-    from chatrepl.render import make_view
+    from chatrepl.views import make_view
 
     stdout_tty = sys.stdout.isatty()
     view = make_view(plain=resolved.settings.plain or not stdout_tty,

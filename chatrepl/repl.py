@@ -35,7 +35,7 @@ class LazyView:
 
     def __getattr__(self, name: str) -> Any:
         if self._view is None:
-            from chatrepl.render import make_view
+            from chatrepl.views import make_view
 
             self._view = make_view(plain=self._plain, stdout_isatty=sys.stdout.isatty(),
                                    no_color=self._no_color)

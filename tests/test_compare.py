@@ -14,8 +14,9 @@ from rich.console import Console
 from chatrepl.client import HttpBackend
 from chatrepl.compare import CompareResult, compare
 from chatrepl.engine import Engine
-from chatrepl.render import PlainView, RichView
+from chatrepl.render import RichView
 from chatrepl.settings import Layer, Settings, resolve
+from chatrepl.views import PlainView
 
 
 def make_engine(server: FakeServer, view: RecordingView, model: str = "model-a") -> Engine:

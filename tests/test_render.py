@@ -23,7 +23,8 @@ from rich.markdown import Markdown
 
 from chatrepl.mdstream import NewlineNormalizer, find_cut, open_fence, preview_source
 from chatrepl.messages import ReasoningDelta, TextDelta, TurnStats, Usage
-from chatrepl.render import PlainView, RichView, format_stats, make_view, recording_view
+from chatrepl.render import RichView, recording_view
+from chatrepl.views import PlainView, format_stats, make_view
 
 WIDTH, HEIGHT = 80, 24
 
