@@ -120,7 +120,7 @@ def run_repl(args: argparse.Namespace, resolved: Resolved, backend: Any,
         toolbar=toolbar,
         secrets=secrets,
     )
-    s = resolved.settings
+    s = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model shows
     sys.stdout.write(
         f"chatrepl {__version__} · {s.model or 'server default model'} at "
         f"{urlsplit(s.url or '').netloc} · /help for commands · Ctrl-D to quit\n"
