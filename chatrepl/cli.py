@@ -25,7 +25,6 @@ from chatrepl.settings import (
     Layer,
     Resolved,
     Secret,
-    api_base,
     from_env,
     from_toml,
     parse_max_tokens,
@@ -246,7 +245,6 @@ def run(argv: Sequence[str] | None, env: Mapping[str, str]) -> int:
             resolved = _start_local(resolved, stack)
         elif not resolved.settings.url:
             raise ConfigError(no_endpoint_help(env))
-        api_base(resolved.settings.url or "")
         backend = LazyBackend(resolved)
         stack.callback(backend.close)
         if one_shot:
@@ -270,17 +268,14 @@ def _one_shot(args: argparse.Namespace, resolved: Resolved, backend: LazyBackend
     stdout_tty = sys.stdout.isatty()
     view = make_view(plain=resolved.settings.plain or not stdout_tty,
                      stdout_isatty=stdout_tty, no_color="NO_COLOR" in env)
+    from chatrepl.repl import attach_transcripts, keyboard_echo_off
+
     engine = Engine(resolved, backend, view)
     engine.interactive = False
-    from chatrepl.repl import attach_transcripts
-
     attach_transcripts(engine, args, stack)
-    from chatrepl.repl import keyboard_echo_off
-
     with keyboard_echo_off():
         engine.send(text.strip("\n"))
-    last = engine.conversation.messages[-1] if engine.conversation.messages else None
-    if last is not None and last.stats is not None and last.stats.interrupted:
+    if engine.last_turn_interrupted:
         return EXIT_INTERRUPTED
     if engine.last_error is not None:
         return EXIT_API if not isinstance(engine.last_error, ConfigError) else EXIT_USAGE

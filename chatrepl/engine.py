@@ -56,6 +56,7 @@ class Engine:
         self.on_new_conversation: list[TurnHook] = []
         self.last_error: ChatReplError | None = None  # one-shot mode turns it into exit 1
         self.interactive = True  # one-shot mode has no /retry to suggest
+        self.last_turn_interrupted = False  # one-shot mode turns it into exit 130
         self._clock = clock
         self._wall_clock = wall_clock
 
@@ -177,6 +178,7 @@ class Engine:
 
         reply = "".join(text)
         self.last_error = failure
+        self.last_turn_interrupted = interrupted
         if not reply and (failure is not None or interrupted):
             # nothing to keep: an empty assistant message would be sent back next turn
             self.view.end_reply(None)

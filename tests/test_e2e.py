@@ -248,3 +248,20 @@ def test_one_shot_in_a_terminal_renders(fake_server: FakeServer) -> None:
         assert terminal.exit_code() == 0
     finally:
         terminal.close()
+
+
+@pytest.mark.parametrize("started", [True, False], ids=["mid-reply", "before-the-reply"])
+def test_ctrl_c_in_one_shot_mode_exits_130(fake_server: FakeServer, started: bool) -> None:
+    reply = Reply.hanging("Half an answer") if started else Reply(pause=30, body={})
+    fake_server.enqueue(reply)
+    terminal = Terminal(["--no-save", "hi"], chat_env(fake_server.url))
+    try:
+        if started:
+            terminal.wait_for("Half an answer")
+        else:
+            assert fake_server.wait_for_requests(1, timeout=10)
+        terminal.child.sendintr()
+        assert terminal.exit_code() == 130
+        assert "Traceback" not in terminal.text()
+    finally:
+        terminal.close()
