@@ -1,6 +1,6 @@
 """What chatrepl's client costs: TTFT and tokens/s through `HttpBackend` vs a bare client.
 
-Both clients talk to the same llama.cpp server (`chatrepl.local`, SmolLM2 by default)
+Both clients talk to the same llama.cpp server (`chatrepl.adapters.llamacpp`, SmolLM2 by default)
 in the same run, with the same request, alternating which goes first so that drift,
 prompt caching and CPU contention hit both alike. The bare client is `http.client`
 reading the raw chunked stream and decoding each `data:` line with `json.loads`: the
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from chatrepl.client import HttpBackend
-from chatrepl.local import LocalServer, start_local_server
-from chatrepl.messages import TextDelta, UsageReport
-from chatrepl.settings import Secret, Settings
+from chatrepl.adapters.http import HttpBackend
+from chatrepl.adapters.llamacpp import LocalServer, start_local_server
+from chatrepl.core.messages import TextDelta, UsageReport
+from chatrepl.core.settings import Secret, Settings
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
@@ -78,8 +78,11 @@ def via_bare_http(server: LocalServer, body: dict[str, Any]) -> Sample:
     """Stream one reply with http.client, splitting `data:` lines by hand."""
     parts = urlsplit(server.url)
     encoded = json.dumps(body).encode()
-    headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/json",
-               "Accept": "text/event-stream"}
+    headers = {
+        "Authorization": f"Bearer {server.key}",
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+    }
     start = time.perf_counter()
     # A fresh connection each time: llama.cpp closes it after a stream anyway.
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
@@ -120,7 +123,7 @@ def main() -> None:
     parser.add_argument("--model", metavar="PATH.gguf", help="default: the bundled SmolLM2")
     args = parser.parse_args()
 
-    with start_local_server(args.model, spinner=False) as server:
+    with start_local_server(args.model) as server:
         print(f"llama.cpp server with {server.model} loaded in {server.load_seconds:.2f} s")
         settings = Settings(url=server.url, key=Secret(server.key, "local"), model=server.model)
         body = payload(server, args.max_tokens)
@@ -143,15 +146,19 @@ def main() -> None:
         # The best run is what the client costs on an idle machine; the median is typical.
         best_ttft = min(s.ttft for s in samples) * 1000
         best_rate = max(s.decode_rate for s in samples)
-        print(f"{name:<22} {median(samples, lambda s: s.ttft) * 1000:>6.1f} ({best_ttft:5.1f}) "
-              f"{median(samples, lambda s: s.decode_rate):>7.1f} ({best_rate:6.1f}) "
-              f"{median(samples, lambda s: s.total):>9.3f}")
+        print(
+            f"{name:<22} {median(samples, lambda s: s.ttft) * 1000:>6.1f} ({best_ttft:5.1f}) "
+            f"{median(samples, lambda s: s.decode_rate):>7.1f} ({best_rate:6.1f}) "
+            f"{median(samples, lambda s: s.total):>9.3f}"
+        )
     bare, ours = runs["bare http.client"], runs["chatrepl HttpBackend"]
     ttft_ours, ttft_bare = median(ours, lambda s: s.ttft), median(bare, lambda s: s.ttft)
     rate_ratio = median(ours, lambda s: s.decode_rate) / median(bare, lambda s: s.decode_rate)
-    print(f"overhead ratio (chatrepl / bare): TTFT x{ttft_ours / ttft_bare:.2f} "
-          f"({(ttft_ours - ttft_bare) * 1000:+.1f} ms), tokens/s x{rate_ratio:.2f} "
-          "(1.00 = no overhead)")
+    print(
+        f"overhead ratio (chatrepl / bare): TTFT x{ttft_ours / ttft_bare:.2f} "
+        f"({(ttft_ours - ttft_bare) * 1000:+.1f} ms), tokens/s x{rate_ratio:.2f} "
+        "(1.00 = no overhead)"
+    )
 
 
 if __name__ == "__main__":

@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fakeserver import FakeServer, Reply, sse_chunks  # noqa: E402
 
-from chatrepl.client import HttpBackend  # noqa: E402
-from chatrepl.messages import TextDelta  # noqa: E402
-from chatrepl.settings import Settings  # noqa: E402
+from chatrepl.adapters.http import HttpBackend  # noqa: E402
+from chatrepl.core.messages import TextDelta  # noqa: E402
+from chatrepl.core.settings import Settings  # noqa: E402
 
 LATENCY_FLOOR_MS = 5.0
 CPU_FLOOR_US = 20.0

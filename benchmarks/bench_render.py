@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from markdown_sample import realistic_markdown
 from rich.console import Console
 
-from chatrepl.messages import TextDelta
-from chatrepl.render import RichView
+from chatrepl.core.messages import TextDelta
+from chatrepl.ui.rich_view import RichView
 
 CHUNK = 4
 TOKENS_PER_SECOND = 1000
@@ -44,8 +44,9 @@ SIZES = {"8KB": 8 * 1024, "32KB": 32 * 1024, "128KB": 128 * 1024}
 def sink() -> Console:
     """A terminal-like console whose bytes go nowhere."""
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the console
-    return Console(file=devnull, force_terminal=True, color_system="truecolor",
-                   width=WIDTH, height=HEIGHT)
+    return Console(
+        file=devnull, force_terminal=True, color_system="truecolor", width=WIDTH, height=HEIGHT
+    )
 
 
 def chunks(text: str) -> list[str]:
@@ -127,8 +128,13 @@ def scrollback_equal(text: str, *, paced: bool) -> bool:
     from rich.markdown import Markdown
 
     def console() -> Console:
-        return Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
-                       width=WIDTH, height=HEIGHT)
+        return Console(
+            file=io.StringIO(),
+            force_terminal=True,
+            color_system="truecolor",
+            width=WIDTH,
+            height=HEIGHT,
+        )
 
     once = console()
     once.print(Markdown(text))
@@ -151,8 +157,10 @@ def main() -> int:
     print_once(docs["8KB"], paced=False)
 
     cpu: dict[tuple[str, str, str], float] = {}
-    print(f"{'reply':>6} {'pacing':>9} {'incremental':>12} {'naive':>16} {'print once':>11}"
-          f" {'wall':>7}")
+    print(
+        f"{'reply':>6} {'pacing':>9} {'incremental':>12} {'naive':>16} {'print once':>11}"
+        f" {'wall':>7}"
+    )
     for paced in (False, True):
         pacing = "1k tok/s" if paced else "unpaced"
         for name, text in docs.items():
@@ -167,24 +175,43 @@ def main() -> int:
                 spent, _, done = measure(naive, text, paced=False)
                 assert isinstance(done, float)
                 naive_cell = f"{spent:.2f}s" if done >= 1 else f">{spent:.0f}s ({done:.0%} done)"
-            print(f"{name:>6} {pacing:>9} {inc:>11.2f}s {naive_cell:>16} {once:>10.2f}s"
-                  f" {wall:>6.1f}s", flush=True)
+            print(
+                f"{name:>6} {pacing:>9} {inc:>11.2f}s {naive_cell:>16} {once:>10.2f}s"
+                f" {wall:>6.1f}s",
+                flush=True,
+            )
 
     checks: list[tuple[str, float, float]] = [
-        ("unpaced 128KB/32KB incremental CPU",
-         cpu[("inc", "unpaced", "128KB")] / cpu[("inc", "unpaced", "32KB")], 6.0),
-        ("unpaced 128KB incremental / print once",
-         cpu[("inc", "unpaced", "128KB")] / cpu[("once", "unpaced", "128KB")], 3.0),
-        ("paced 32KB / 8KB incremental CPU",
-         cpu[("inc", "1k tok/s", "32KB")] / cpu[("inc", "1k tok/s", "8KB")], 6.0),
+        (
+            "unpaced 128KB/32KB incremental CPU",
+            cpu[("inc", "unpaced", "128KB")] / cpu[("inc", "unpaced", "32KB")],
+            6.0,
+        ),
+        (
+            "unpaced 128KB incremental / print once",
+            cpu[("inc", "unpaced", "128KB")] / cpu[("once", "unpaced", "128KB")],
+            3.0,
+        ),
+        (
+            "paced 32KB / 8KB incremental CPU",
+            cpu[("inc", "1k tok/s", "32KB")] / cpu[("inc", "1k tok/s", "8KB")],
+            6.0,
+        ),
     ]
     if ("inc", "1k tok/s", "128KB") in cpu:
-        checks.append(("paced 128KB/32KB incremental CPU",
-                       cpu[("inc", "1k tok/s", "128KB")] / cpu[("inc", "1k tok/s", "32KB")], 6.0))
-        checks.append(("paced 128KB incremental CPU seconds",
-                       cpu[("inc", "1k tok/s", "128KB")], 4.0))
-    harness, _, _ = measure(lambda text, paced: feed(chunks(text), len, paced=paced),
-                            docs["32KB"], paced=True)
+        checks.append(
+            (
+                "paced 128KB/32KB incremental CPU",
+                cpu[("inc", "1k tok/s", "128KB")] / cpu[("inc", "1k tok/s", "32KB")],
+                6.0,
+            )
+        )
+        checks.append(
+            ("paced 128KB incremental CPU seconds", cpu[("inc", "1k tok/s", "128KB")], 4.0)
+        )
+    harness, _, _ = measure(
+        lambda text, paced: feed(chunks(text), len, paced=paced), docs["32KB"], paced=True
+    )
     print(f"(the paced feeder alone costs {harness:.2f}s of CPU per 32KB; it is included)")
     print()
     ok = True
@@ -195,8 +222,10 @@ def main() -> int:
     for paced in (False, True):
         equal = scrollback_equal(docs["32KB"], paced=paced)
         ok &= equal
-        print(f"{'PASS' if equal else 'FAIL'}  scrollback equals printing once "
-              f"(32KB, {'paced' if paced else 'unpaced'}, pyte {WIDTH}x{HEIGHT})")
+        print(
+            f"{'PASS' if equal else 'FAIL'}  scrollback equals printing once "
+            f"(32KB, {'paced' if paced else 'unpaced'}, pyte {WIDTH}x{HEIGHT})"
+        )
     return 0 if ok else 1
 
 

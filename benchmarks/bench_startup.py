@@ -29,12 +29,21 @@ PROMPT = r"\x1b\[0m>"  # the first frame prompt_toolkit draws the "> " prompt in
 def environment(home: str) -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE (set in some sandboxes) would recompile every module on
     # every start; a user's Python caches bytecode, so the benchmark lets it.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("INFERENCE_", "OPENAI_", "CHATREPL_"))
-           and k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(HOME=home, XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data",
-               XDG_STATE_HOME=f"{home}/state", INFERENCE_URL="http://127.0.0.1:9",
-               INFERENCE_KEY="inf-benchmark-key-000000", TERM="xterm-256color")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INFERENCE_", "OPENAI_", "CHATREPL_"))
+        and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env.update(
+        HOME=home,
+        XDG_CONFIG_HOME=f"{home}/config",
+        XDG_DATA_HOME=f"{home}/data",
+        XDG_STATE_HOME=f"{home}/state",
+        INFERENCE_URL="http://127.0.0.1:9",
+        INFERENCE_KEY="inf-benchmark-key-000000",
+        TERM="xterm-256color",
+    )
     return env
 
 
@@ -65,7 +74,7 @@ def heavy_modules_before_prompt(env: dict[str, str]) -> list[str]:
         f"    print('LOADED', [m for m in {HEAVY!r} if m in sys.modules], flush=True)\n"
         "    raise EOFError\n"
         "p.PromptSession.prompt = prompt\n"
-        "from chatrepl.cli import main; sys.exit(main([]))\n"
+        "from chatrepl.app.cli import main; sys.exit(main([]))\n"
     )
     child = pexpect.spawn(sys.executable, ["-c", probe], env=env, encoding="utf-8")
     child.expect(r"LOADED (\[.*\])", timeout=30)
@@ -82,8 +91,11 @@ def main() -> None:
         env = environment(home)
         chatrepl = [str(Path(sys.executable).with_name("chatrepl"))]  # the console script users run
         bare = [sys.executable, "-c", BARE_PROMPT]
-        samples: dict[str, list[float]] = {"python -c pass": [], "bare prompt_toolkit": [],
-                                           "chatrepl": []}
+        samples: dict[str, list[float]] = {
+            "python -c pass": [],
+            "bare prompt_toolkit": [],
+            "chatrepl": [],
+        }
         time_to_prompt(chatrepl, env, PROMPT)  # warm the file cache
         for _ in range(runs):
             samples["python -c pass"].append(time_to_exit([sys.executable, "-c", "pass"]))

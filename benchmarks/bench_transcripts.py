@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fakeserver import FakeServer  # noqa: E402
 
-from chatrepl import transcript  # noqa: E402
-from chatrepl.conversation import Conversation  # noqa: E402
-from chatrepl.messages import TurnStats, Usage  # noqa: E402
-from chatrepl.store import Autosaver, write_private  # noqa: E402
+from chatrepl.adapters.storage import Autosaver, write_private  # noqa: E402
+from chatrepl.core import transcript  # noqa: E402
+from chatrepl.core.conversation import Conversation  # noqa: E402
+from chatrepl.core.messages import TurnStats, Usage  # noqa: E402
 
 LOAD_FLOOR_S = 0.5
 SETTINGS = {"model": "bench-model", "temperature": 0.7}
@@ -44,9 +44,15 @@ def big_conversation(messages: int) -> Conversation:
     conversation = Conversation()
     for n in range(messages // 2):
         conversation.add_user(f"Question {n}: " + "why is the sky blue, in detail? " * 9)
-        stats = TurnStats(model="bench-model", temperature=0.7, started_at=1.7e9 + n,
-                          ttft=0.21, duration=3.4, usage=Usage(1200 + n, 400, 1600 + n),
-                          finish_reason="stop")
+        stats = TurnStats(
+            model="bench-model",
+            temperature=0.7,
+            started_at=1.7e9 + n,
+            ttft=0.21,
+            duration=3.4,
+            usage=Usage(1200 + n, 400, 1600 + n),
+            finish_reason="stop",
+        )
         reply = f"Answer {n}:\n\n" + "Rayleigh scattering favours short wavelengths. " * 36
         conversation.add_assistant(reply, stats=stats)
     return conversation
@@ -59,8 +65,13 @@ def bench_load(folder: Path, runs: int) -> bool:
     empty.write_text(transcript.dumps(Conversation(), SETTINGS), encoding="utf-8")
     size = big.stat().st_size
     home = folder / "home"
-    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-           "XDG_CONFIG_HOME": str(home / "config"), "XDG_STATE_HOME": str(home / "state")}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_STATE_HOME": str(home / "state"),
+    }
     env = {k: v for k, v in env.items() if not k.startswith(("INFERENCE_", "OPENAI_"))}
     timings: dict[str, tuple[list[float], list[float]]] = {"empty": ([], []), "big": ([], [])}
     with FakeServer() as server:
@@ -71,8 +82,11 @@ def bench_load(folder: Path, runs: int) -> bool:
                 start = time.perf_counter()
                 child = subprocess.Popen(
                     [sys.executable, "-m", "chatrepl", "--load", str(path), "hello"],
-                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL)
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 if not server.wait_for_requests(count, timeout=30):
                     raise SystemExit(f"no request from chatrepl --load {path}")
                 sent = time.perf_counter() - start
@@ -86,15 +100,19 @@ def bench_load(folder: Path, runs: int) -> bool:
         assert len(last) == 2000 + 1, len(last)  # the history, then "hello"
     to_request = statistics.median(timings["big"][0]) - statistics.median(timings["empty"][0])
     to_exit = statistics.median(timings["big"][1]) - statistics.median(timings["empty"][1])
-    print(f"1. load + first turn ({runs} runs each, medians; transcript {size / 1e6:.2f} MB, "
-          "2,000 messages)")
+    print(
+        f"1. load + first turn ({runs} runs each, medians; transcript {size / 1e6:.2f} MB, "
+        "2,000 messages)"
+    )
     print(f"   {'':18}{'empty':>10}{'2,000 msgs':>12}{'difference':>12}")
     for label, index, diff in (("request received", 0, to_request), ("process exit", 1, to_exit)):
         e, b = (statistics.median(timings[k][index]) for k in ("empty", "big"))
         print(f"   {label:18}{e * 1000:>8.0f}ms{b * 1000:>10.0f}ms{diff * 1000:>10.0f}ms")
     ok = to_request < LOAD_FLOOR_S
-    print(f"   {'PASS' if ok else 'FAIL'}: {to_request * 1000:.0f} ms more to send the first "
-          f"turn (floor {LOAD_FLOOR_S * 1000:.0f} ms)")
+    print(
+        f"   {'PASS' if ok else 'FAIL'}: {to_request * 1000:.0f} ms more to send the first "
+        f"turn (floor {LOAD_FLOOR_S * 1000:.0f} ms)"
+    )
     return ok
 
 
@@ -123,8 +141,11 @@ def bench_autosave(folder: Path, turns: int) -> None:
                 conversation.add_assistant("one more answer " * 100, stats=TurnStats(model="m"))
                 start = time.perf_counter()
                 if rewrite:  # the alternative: rewrite it all, atomically
-                    write_private(path, transcript.header_line(SETTINGS) + "".join(
-                        map(transcript.message_line, conversation.messages)))
+                    write_private(
+                        path,
+                        transcript.header_line(SETTINGS)
+                        + "".join(map(transcript.message_line, conversation.messages)),
+                    )
                 else:  # what autosave does: append the new turn
                     saver.save(conversation, SETTINGS)
                 samples.append(time.perf_counter() - start)

@@ -33,7 +33,7 @@ class Backoff:
             yield retry_delay(n)
 '''
 
-JAVASCRIPT = '''async function* streamChat(url, payload) {
+JAVASCRIPT = """async function* streamChat(url, payload) {
   const response = await fetch(url, { method: "POST", body: JSON.stringify(payload) });
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -43,21 +43,21 @@ JAVASCRIPT = '''async function* streamChat(url, payload) {
     yield decoder.decode(value, { stream: true });
   }
 }
-'''
+"""
 
-SHELL = '''export INFERENCE_URL=https://us.inference.heroku.com
+SHELL = """export INFERENCE_URL=https://us.inference.heroku.com
 curl -sN "$INFERENCE_URL/v1/chat/completions" \\
   -H "Authorization: Bearer $INFERENCE_KEY" \\
   -d '{"model": "claude-4-sonnet", "stream": true, "messages": []}'
-'''
+"""
 
-JSON = '''{
+JSON = """{
   "model": "claude-4-sonnet",
   "messages": [{"role": "user", "content": "explain SSE"}],
   "stream": true,
   "stream_options": {"include_usage": true}
 }
-'''
+"""
 
 
 def _sentence(rng: random.Random) -> str:

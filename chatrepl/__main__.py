@@ -1,5 +1,5 @@
 """`python -m chatrepl` runs the same entry point as the console script."""
 
-from chatrepl.cli import main
+from chatrepl.app.cli import main
 
 raise SystemExit(main())

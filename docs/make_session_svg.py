@@ -12,11 +12,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chatrepl.client import HttpBackend
-from chatrepl.engine import Engine
-from chatrepl.local import start_local_server
-from chatrepl.render import recording_view, save_svg
-from chatrepl.settings import Layer, Secret, resolve
+from chatrepl.adapters.http import HttpBackend
+from chatrepl.adapters.llamacpp import start_local_server
+from chatrepl.core.commands.catalog import builtin_commands
+from chatrepl.core.engine import Engine
+from chatrepl.core.settings import Layer, Secret, resolve
+from chatrepl.ui.rich_view import recording_view, save_svg
 
 SCRIPT = [
     "Write a short Python function that reverses a string, with an example.",
@@ -29,12 +30,16 @@ SCRIPT = [
 
 def main() -> None:
     out = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).with_name("session.svg"))
-    with start_local_server(None, spinner=False) as server:
-        resolved = resolve(Layer("local", {"url": server.url, "model": server.model,
-                                           "max_tokens": 200, "temperature": 0.7}))
+    with start_local_server(None) as server:
+        resolved = resolve(
+            Layer(
+                "local",
+                {"url": server.url, "model": server.model, "max_tokens": 200, "temperature": 0.7},
+            )
+        )
         resolved = resolved.with_value("key", Secret(server.key, "the local server"), "local")
         view, console = recording_view(width=96)
-        engine = Engine(resolved, HttpBackend(resolved.settings), view)
+        engine = Engine(resolved, HttpBackend(resolved.settings), view, commands=builtin_commands())
         for line in SCRIPT:
             console.print(f"[bold]>[/bold] {line}", highlight=False)
             engine.handle(line)

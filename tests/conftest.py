@@ -14,6 +14,19 @@ _CLEARED_PREFIXES = ("INFERENCE_", "OPENAI_", "CHATREPL_")
 _CLEARED_NAMES = ("NO_COLOR", "NETRC", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
+# A marker per folder, so a layer runs alone: `pytest -m core`, or by folder.
+LAYER_MARKERS = ("core", "protocol", "adapters", "ui", "e2e", "llamacpp", "quality")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the folder it lives in."""
+    for item in items:
+        folder = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
+        if folder in LAYER_MARKERS:
+            item.add_marker(getattr(pytest.mark, folder))
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point HOME and the XDG dirs into tmp_path and drop chatrepl's variables."""

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from chatrepl.messages import (
+from chatrepl.core.conversation import Conversation
+from chatrepl.core.errors import TranscriptError
+from chatrepl.core.messages import (
     Finish,
+    Message,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -22,6 +26,7 @@ from chatrepl.messages import (
     Usage,
     UsageReport,
 )
+from chatrepl.core.transcript import SessionInfo, Transcript
 
 
 @dataclass(frozen=True)
@@ -217,3 +222,56 @@ class RecordingView:
 
     def reset(self) -> None:
         self.calls.clear()
+
+
+class MemoryStore:
+    """A SessionStore that keeps every save in memory (what the file would hold)."""
+
+    def __init__(self) -> None:
+        self.saves: list[tuple[list[Message], dict[str, Any]]] = []
+        self.files: dict[str, str] = {}
+        self.transcripts: dict[str, Transcript] = {}
+        self.new_sessions = 0
+        self._listing: list[SessionInfo] = []
+
+    @property
+    def folder(self) -> Path:
+        return Path("/memory/sessions")
+
+    @property
+    def current(self) -> Path | None:
+        return Path("/memory/sessions/current.jsonl") if self.saves else None
+
+    @property
+    def last_listing(self) -> list[SessionInfo]:
+        return self._listing
+
+    @property
+    def saved(self) -> list[Message]:
+        """The messages the last save held."""
+        return self.saves[-1][0] if self.saves else []
+
+    def save(self, conversation: Conversation, settings: Mapping[str, Any]) -> Path | None:
+        if not conversation.messages and not self.saves:
+            return None
+        self.saves.append((list(conversation.messages), dict(settings)))
+        return self.current
+
+    def start_new(self) -> None:
+        self.new_sessions += 1
+
+    def open(self, path: str | Path) -> Transcript:
+        if str(path) not in self.transcripts:
+            raise TranscriptError(f"{path}: no such file")
+        return self.transcripts[str(path)]
+
+    def latest(self) -> Path | None:
+        return None
+
+    def sessions(self, *, limit: int) -> list[SessionInfo]:
+        self._listing = []
+        return self._listing
+
+    def write(self, path: str, text: str) -> Path:
+        self.files[path] = text
+        return Path(path)

@@ -20,12 +20,14 @@ ROWS, COLS = 30, 100
 class Terminal:
     """A chatrepl process in a pty, with its screen emulated."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str], *, rows: int = ROWS,
-                 cols: int = COLS) -> None:
+    def __init__(
+        self, args: list[str], env: Mapping[str, str], *, rows: int = ROWS, cols: int = COLS
+    ) -> None:
         self.screen = pyte.HistoryScreen(cols, rows, history=5000)
         self.stream = pyte.ByteStream(self.screen)
-        self.child = pexpect.spawn(sys.executable, ["-m", "chatrepl", *args], env=dict(env),
-                                   dimensions=(rows, cols))
+        self.child = pexpect.spawn(
+            sys.executable, ["-m", "chatrepl", *args], env=dict(env), dimensions=(rows, cols)
+        )
         self.raw = b""
 
     def pump(self, timeout: float = 0.05) -> None:
@@ -41,9 +43,12 @@ class Terminal:
 
     def text(self) -> str:
         """Scrollback plus the visible screen, trailing spaces trimmed."""
-        history = ["".join(ch.data for ch in line.values()) if isinstance(line, dict)
-                   else "".join(line[x].data for x in range(self.screen.columns))
-                   for line in self.screen.history.top]
+        history = [
+            "".join(ch.data for ch in line.values())
+            if isinstance(line, dict)
+            else "".join(line[x].data for x in range(self.screen.columns))
+            for line in self.screen.history.top
+        ]
         lines = [*history, *self.screen.display]
         return "\n".join(line.rstrip() for line in lines)
 
@@ -96,9 +101,14 @@ class Terminal:
 def chat_env(url: str, **extra: str) -> dict[str, str]:
     """The current (isolated) environment plus an endpoint and a key."""
     env = dict(os.environ)
-    env.update(INFERENCE_URL=url, INFERENCE_KEY="inf-testkey-0123456789abcdef",
-               TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS),
-               # pexpect does not answer cursor-position requests; a terminal would
-               PROMPT_TOOLKIT_NO_CPR="1")
+    env.update(
+        INFERENCE_URL=url,
+        INFERENCE_KEY="inf-testkey-0123456789abcdef",
+        TERM="xterm-256color",
+        COLUMNS=str(COLS),
+        LINES=str(ROWS),
+        # pexpect does not answer cursor-position requests; a terminal would
+        PROMPT_TOOLKIT_NO_CPR="1",
+    )
     env.update(extra)
     return env

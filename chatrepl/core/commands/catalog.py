@@ -1,0 +1,11 @@
+"""Every built-in command family, in the order /help lists them."""
+
+from __future__ import annotations
+
+from chatrepl.core.commands import chat, compare, transcripts
+from chatrepl.core.commands.registry import Command
+
+
+def builtin_commands() -> list[Command]:
+    """The commands a session starts with."""
+    return [*chat.COMMANDS, *compare.COMMANDS, *transcripts.COMMANDS, *chat.EXIT_COMMANDS]

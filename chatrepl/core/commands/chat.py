@@ -1,0 +1,115 @@
+"""The chat commands: help, the model and its settings, and the conversation's turns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chatrepl.core.commands.registry import Command, CommandContext
+from chatrepl.core.errors import CommandError
+from chatrepl.core.reply import Outcome
+from chatrepl.core.settings import (
+    SHOWN_SETTINGS,
+    describe,
+    parse_max_tokens,
+    parse_optional_text,
+    parse_temperature,
+)
+
+
+def _help(ctx: CommandContext, args: str) -> None:
+    rows = []
+    for command in ctx.registry:
+        names = "/" + command.name + "".join(f", /{a}" for a in command.aliases)
+        rows.append((f"{names} {command.args}".rstrip(), command.help))
+    rows.append(("//text", "send a message that starts with /"))
+    rows.append(("Esc Enter", "insert a newline (Enter sends)"))
+    rows.append(("Ctrl-C / Ctrl-D", "stop a reply or clear the line / exit"))
+    ctx.view.table(rows, title="Commands")
+
+
+def _model(ctx: CommandContext, args: str) -> None:
+    if not args:
+        ctx.view.info(f"model: {describe('model', ctx.settings.model)}")
+        return
+    if " " in args:
+        raise CommandError("a model name has no spaces")
+    ctx.set("model", args, "/model")
+    known = ctx.known_models
+    hint = "" if not known or args in known else " (not in /models)"
+    ctx.view.info(f"model: {args}{hint}")
+
+
+def _models(ctx: CommandContext, args: str) -> None:
+    models = ctx.list_models()
+    current = ctx.settings.model
+    rows = [("*" if m == current else "", m) for m in models]
+    ctx.view.table(rows or [("", "(the server listed no models)")], title="Models")
+
+
+def _show_or_set(ctx: CommandContext, args: str, key: str, parse: Callable[[str], object]) -> None:
+    """`/key` shows the value; `/key VALUE` validates it, then sets it (or changes nothing)."""
+    if args:
+        try:
+            value = parse(args)
+        except ValueError as exc:
+            raise CommandError(f"/{key} takes {exc}, not {args!r}") from None
+        ctx.set(key, value, f"/{key}")
+    ctx.view.info(f"{key}: {describe(key, getattr(ctx.settings, key))}")
+
+
+def _temperature(ctx: CommandContext, args: str) -> None:
+    _show_or_set(ctx, args, "temperature", parse_temperature)
+
+
+def _max_tokens(ctx: CommandContext, args: str) -> None:
+    _show_or_set(ctx, args, "max_tokens", parse_max_tokens)
+
+
+def _system(ctx: CommandContext, args: str) -> None:
+    _show_or_set(ctx, args, "system", parse_optional_text)
+
+
+def _settings(ctx: CommandContext, args: str) -> None:
+    rows = [
+        (key, describe(key, getattr(ctx.settings, key)), ctx.sources[key]) for key in SHOWN_SETTINGS
+    ]
+    ctx.view.table(rows, title="Settings")
+
+
+def _clear(ctx: CommandContext, args: str) -> None:
+    ctx.new_conversation()
+    ctx.view.info("new conversation")
+
+
+def _undo(ctx: CommandContext, args: str) -> None:
+    removed = ctx.undo()
+    if not removed:
+        raise CommandError("nothing to undo")
+    ctx.view.info(f"removed the last exchange ({removed} message{'s' * (removed > 1)})")
+
+
+def _retry(ctx: CommandContext, args: str) -> Outcome:
+    return ctx.retry()
+
+
+def _exit(ctx: CommandContext, args: str) -> Outcome:
+    return Outcome(exit=True)
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", _help, "list commands and keys", aliases=("h", "?"), completes="commands"),
+    Command("model", _model, "show or switch the model", "[NAME]", ("m",), "models"),
+    Command("models", _models, "list the endpoint's models (feeds completion)"),
+    Command("temperature", _temperature, "show or set the temperature (0-2)", "[X]", ("temp", "t")),
+    Command("max_tokens", _max_tokens, "show or set the reply cap", "[N|off]", ("max",)),
+    Command("system", _system, "show, set or remove the system prompt", "[TEXT|off]"),
+    Command("settings", _settings, "every setting and where it came from", aliases=("config",)),
+    Command("clear", _clear, "start a new conversation", aliases=("new",)),
+    Command("undo", _undo, "drop the last exchange"),
+    Command("retry", _retry, "resend the last message, replacing its reply", aliases=("r",)),
+)
+# listed last in /help
+EXIT_COMMANDS: tuple[Command, ...] = (
+    Command("exit", _exit, "leave (Ctrl-D works too)", aliases=("q",)),
+    Command("quit", _exit, "leave"),
+)

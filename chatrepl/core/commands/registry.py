@@ -1,0 +1,152 @@
+"""Slash-commands: parsing, the registry, and what a handler may touch.
+
+A handler takes `(ctx, args)`: it changes state only through the `CommandContext`
+methods (the engine implements them), shows things through `ctx.view`, and raises
+CommandError (one line naming the valid values) for a bad argument, having changed
+nothing. It may return the `Outcome` of a turn it ran. The registry's metadata drives
+/help and tab completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from chatrepl.core.conversation import Conversation
+from chatrepl.core.errors import CommandError
+from chatrepl.core.ports import SessionStore, View
+from chatrepl.core.reply import Outcome
+from chatrepl.core.settings import Settings, closest
+from chatrepl.core.transcript import Transcript
+
+
+class CommandContext(Protocol):
+    """What a command handler may read and do: the engine, seen from a command."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def sources(self) -> Mapping[str, str]: ...
+    @property
+    def conversation(self) -> Conversation: ...
+    @property
+    def known_models(self) -> Sequence[str]: ...
+    @property
+    def view(self) -> View: ...
+    @property
+    def store(self) -> SessionStore | None: ...
+    @property
+    def registry(self) -> CommandRegistry: ...
+
+    def set(self, key: str, value: Any, source: str) -> None:
+        """Change a setting, remembering its source."""
+        ...
+
+    def list_models(self) -> list[str]:
+        """Ask the endpoint for its models (and remember them)."""
+        ...
+
+    def load(self, loaded: Transcript, *, source: str, keep_flags: bool = False) -> None:
+        """Continue a loaded conversation."""
+        ...
+
+    def new_conversation(self) -> None:
+        """Start over."""
+        ...
+
+    def undo(self) -> int:
+        """Drop the last exchange; how many messages went."""
+        ...
+
+    def retry(self) -> Outcome:
+        """Resend the last user message."""
+        ...
+
+    def save_now(self) -> str:
+        """Write the session file now; its path."""
+        ...
+
+    def compare(self, models: list[str], question: str | None = None) -> None:
+        """Ask several models at once and show the answers side by side."""
+        ...
+
+
+Handler = Callable[[CommandContext, str], "Outcome | None"]
+Completes = Literal["models", "paths", "commands"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A slash-command and what /help and completion say about it."""
+
+    name: str
+    handler: Handler
+    help: str
+    args: str = ""
+    aliases: tuple[str, ...] = ()
+    completes: Completes = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCall:
+    """A parsed `/name args` line."""
+
+    name: str
+    args: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserText:
+    """A line to send to the model."""
+
+    text: str
+
+
+def parse(line: str) -> CommandCall | UserText:
+    """`/name args` is a command; `//text` sends `/text`; anything else is a message."""
+    if line.startswith("//"):
+        return UserText(line[1:])
+    if line.startswith("/") and len(line) > 1 and not line[1].isspace():
+        name, _, args = line[1:].partition(" ")
+        if "\n" in name:
+            name, _, rest = name.partition("\n")
+            args = rest + (" " + args if args else "")
+        return CommandCall(name.lower(), args.strip())
+    return UserText(line)
+
+
+class CommandRegistry:
+    """Commands by name and alias."""
+
+    def __init__(self, commands: Iterable[Command] = ()) -> None:
+        self._commands: list[Command] = []
+        self._by_name: dict[str, Command] = {}
+        for command in commands:
+            self.add(command)
+
+    def add(self, command: Command) -> None:
+        """Register a command under its name and aliases."""
+        for name in (command.name, *command.aliases):
+            if name in self._by_name:
+                raise ValueError(f"duplicate command /{name}")
+            self._by_name[name] = command
+        self._commands.append(command)
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self._commands)
+
+    def names(self) -> list[str]:
+        """Every name and alias."""
+        return list(self._by_name)
+
+    def find(self, name: str) -> Command:
+        """The command called `name`, or a CommandError suggesting the closest."""
+        if name in self._by_name:
+            return self._by_name[name]
+        prefixed = [c for c in self._by_name if c.startswith(name)]
+        if len({self._by_name[c].name for c in prefixed}) == 1:
+            return self._by_name[prefixed[0]]
+        hint = closest(name, self.names()) or (prefixed[0] if prefixed else None)
+        tip = f"; did you mean /{hint}?" if hint else ""
+        raise CommandError(f"unknown command /{name}{tip} (/help lists them)")

@@ -1,0 +1,72 @@
+"""The exceptions every layer raises, and the one table of exit codes.
+
+Every message is one line a user can act on. None of them ever carries the API key.
+`app.cli.main()` is the only place that turns them into an exit status.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    """Every exit code chatrepl uses; nothing else in the code spells one out."""
+
+    OK = 0
+    API = 1  # the server or the network failed
+    USAGE = 2  # a bad flag, config value, file or command
+    HANGUP = 129  # 128 + SIGHUP: the terminal went away
+    INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
+    QUIT = 131  # 128 + SIGQUIT
+    TERMINATED = 143  # 128 + SIGTERM
+
+    @classmethod
+    def for_signal(cls, signum: int) -> ExitStatus | int:
+        """128 + the signal number, as shells report a death by signal."""
+        try:
+            return cls(128 + signum)
+        except ValueError:
+            return 128 + signum
+
+
+class ChatReplError(Exception):
+    """Base class: an expected failure, shown as one line, never as a traceback."""
+
+    exit_status = ExitStatus.API
+
+
+class ConfigError(ChatReplError):
+    """A bad config file, environment value or command-line flag."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class CommandError(ChatReplError):
+    """A slash-command with a bad name or value; nothing was changed."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class ApiError(ChatReplError):
+    """The server answered with an error (HTTP status, or an error event in the stream)."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class TransportError(ChatReplError):
+    """The connection failed: refused, reset, timed out, or the stream was malformed."""
+
+
+class TranscriptError(ChatReplError):
+    """A transcript file that cannot be read or written."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class LocalModelError(ChatReplError):
+    """The bundled llama.cpp server or its model could not be started."""
+
+    exit_status = ExitStatus.USAGE

@@ -1,0 +1,103 @@
+"""The ports the core talks through. Adapters implement them; tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from chatrepl.core.conversation import Conversation
+from chatrepl.core.messages import ReasoningDelta, StreamEvent, TextDelta, TurnStats
+from chatrepl.core.reply import CompareResult
+from chatrepl.core.transcript import SessionInfo, Transcript
+
+
+class Backend(Protocol):
+    """Something that answers chat-completions requests."""
+
+    def stream(self, payload: dict[str, Any]) -> Iterator[StreamEvent]:
+        """Send one request; yield its events. Closing the iterator aborts the request."""
+        ...
+
+    def list_models(self) -> list[str]:
+        """Model ids the endpoint offers."""
+        ...
+
+
+class View(Protocol):
+    """Where the engine's output goes."""
+
+    def info(self, text: str) -> None:
+        """A plain line for the user."""
+        ...
+
+    def error(self, text: str) -> None:
+        """A one-line failure."""
+        ...
+
+    def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
+        """A small table (help, settings, models, sessions)."""
+        ...
+
+    def begin_reply(self) -> None:
+        """A reply is about to stream."""
+        ...
+
+    def show(self, event: TextDelta | ReasoningDelta) -> None:
+        """Display one piece of the reply as it arrives."""
+        ...
+
+    def end_reply(self, stats: TurnStats | None) -> None:
+        """The reply ended (stats is None when it failed before producing anything)."""
+        ...
+
+    def compare(self, results: Sequence[CompareResult]) -> None:
+        """Several models' answers side by side."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Where conversations are kept: the autosaved session files, and files the user names.
+
+    Every method raises TranscriptError (one line naming the file) for a file it cannot
+    read or write; nothing is changed then.
+    """
+
+    @property
+    def folder(self) -> Path:
+        """The sessions folder (named in messages)."""
+        ...
+
+    @property
+    def current(self) -> Path | None:
+        """The session file this conversation is saved to, once it has one."""
+        ...
+
+    def save(self, conversation: Conversation, settings: Mapping[str, Any]) -> Path | None:
+        """Bring the current session file up to date; None while there is nothing to save."""
+        ...
+
+    def start_new(self) -> None:
+        """The next save starts a new session file."""
+        ...
+
+    def open(self, path: str | Path) -> Transcript:
+        """Read a transcript; a file in the sessions folder becomes the current session."""
+        ...
+
+    def latest(self) -> Path | None:
+        """The session saved last, if any."""
+        ...
+
+    def sessions(self, *, limit: int) -> list[SessionInfo]:
+        """The most recent sessions, newest first; remembered as `last_listing`."""
+        ...
+
+    @property
+    def last_listing(self) -> list[SessionInfo]:
+        """What the last `sessions()` returned: what `/load N` numbers refer to."""
+        ...
+
+    def write(self, path: str, text: str) -> Path:
+        """Write a file the user named (private, atomic)."""
+        ...

@@ -1,0 +1,186 @@
+"""One reply as it streams in, and what became of it.
+
+Every consumer of a stream (a turn, each column of a comparison) drains it through the
+same `drain()` into a `ReplyCollector`, so text, reasoning, usage, the finish reason,
+the time to the first token and `TurnStats` are worked out in one place. What a whole
+line of input did comes back to the caller as an `Outcome` value, never left in fields
+for it to read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from chatrepl.core.errors import ChatReplError
+from chatrepl.core.messages import (
+    Finish,
+    Message,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    TurnStats,
+    Usage,
+    UsageReport,
+)
+
+Clock = Callable[[], float]
+Shown = TextDelta | ReasoningDelta
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A finished, failed or interrupted reply: what arrived and how it ended."""
+
+    text: str
+    reasoning: str
+    stats: TurnStats
+    error: ChatReplError | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        """The user stopped it (Ctrl-C) before it ended."""
+        return self.stats.interrupted
+
+
+class ReplyCollector:
+    """Accumulates one streamed reply; `feed` returns what should be shown."""
+
+    __slots__ = (
+        "_clock",
+        "_first",
+        "_reasoning",
+        "_start",
+        "_started_at",
+        "_text",
+        "finish",
+        "max_tokens",
+        "model",
+        "temperature",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        *,
+        model: str | None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        clock: Clock,
+        wall_clock: Clock,
+    ) -> None:
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self._clock = clock
+        self._started_at = wall_clock()
+        self._start = clock()
+        self._first: float | None = None
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self.usage: Usage | None = None
+        self.finish: str | None = None
+
+    def feed(self, event: StreamEvent) -> Shown | None:
+        """Take one event; return it when it is text or reasoning to show."""
+        if isinstance(event, TextDelta | ReasoningDelta):
+            if self._first is None:
+                self._first = self._clock()
+            (self._text if isinstance(event, TextDelta) else self._reasoning).append(event.text)
+            return event
+        if isinstance(event, UsageReport):
+            self.usage = event.usage
+        elif isinstance(event, Finish):
+            self.finish = event.reason
+        return None
+
+    @property
+    def text(self) -> str:
+        """The answer so far."""
+        return "".join(self._text)
+
+    def result(self, *, error: ChatReplError | None = None, interrupted: bool = False) -> Reply:
+        """The reply as it stands, with its stats."""
+        stats = TurnStats(
+            model=self.model,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            started_at=self._started_at,
+            ttft=None if self._first is None else self._first - self._start,
+            duration=self._clock() - self._start,
+            usage=self.usage,
+            finish_reason=self.finish if error is None else "error",
+            interrupted=interrupted,
+            truncated=not interrupted and self.finish is None,
+        )
+        return Reply(self.text, "".join(self._reasoning), stats, error)
+
+
+def drain(
+    open_stream: Callable[[], Iterator[StreamEvent]],
+    collector: ReplyCollector,
+    *,
+    show: Callable[[Shown], None] | None = None,
+    cancelled: threading.Event | None = None,
+) -> Reply:
+    """Read a stream to its end into `collector`; Ctrl-C or `cancelled` stops it.
+
+    An expected failure ends the reply with its error (what arrived is kept); the
+    stream is always closed, which aborts the HTTP request when it stopped early.
+    """
+    events: Iterator[StreamEvent] | None = None
+    error: ChatReplError | None = None
+    interrupted = False
+    try:
+        # inside the try: a backend may fail (or be interrupted) before streaming
+        events = open_stream()
+        for event in events:
+            if cancelled is not None and cancelled.is_set():
+                interrupted = True
+                break
+            shown = collector.feed(event)
+            if shown is not None and show is not None:
+                show(shown)
+    except KeyboardInterrupt:
+        interrupted = True
+    except ChatReplError as exc:
+        error = exc
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+    return collector.result(error=error, interrupted=interrupted)
+
+
+@dataclass(frozen=True, slots=True)
+class CompareResult:
+    """One model's answer in a comparison."""
+
+    model: str
+    reply: Reply
+
+    @property
+    def text(self) -> str:
+        """What the model answered (possibly partial)."""
+        return self.reply.text
+
+    @property
+    def stats(self) -> TurnStats | None:
+        """Its stats, unless it failed."""
+        return None if self.reply.error is not None else self.reply.stats
+
+    @property
+    def error(self) -> str | None:
+        """Its one-line failure, if it failed."""
+        return None if self.reply.error is None else str(self.reply.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one line of input did, for the caller (the REPL, one-shot mode) to act on."""
+
+    error: ChatReplError | None = None
+    interrupted: bool = False
+    exit: bool = False  # /exit: leave the REPL
+    reply: Message | None = None  # the assistant message a turn committed, if any

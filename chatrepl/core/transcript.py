@@ -1,0 +1,508 @@
+"""Transcripts: text ⇄ messages and settings. Pure: no disk, no environment.
+
+`loads` reads every format below; it sniffs the content, never the file name:
+
+- the JSON document `/save` writes: `{"format": "chatrepl.transcript", "version": 1,
+  "settings": {...}, "messages": [...]}`, one message per line so diffs stay readable;
+- JSON Lines (autosaved sessions): that header without "messages" on the first line,
+  then one message per line, so a turn is saved by appending (see store.py);
+- the Markdown export (front matter, one heading per message; see markdown below);
+- a plain JSON list of chat messages, and a chat-completions request body.
+
+A message is an OpenAI chat message (`role`, `content`) plus chatrepl's own keys,
+`reasoning` and `stats`, which are never sent to the API. The API key is not a
+setting a transcript can hold: only `SETTING_KEYS` are written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatrepl.core.conversation import Conversation
+from chatrepl.core.errors import TranscriptError
+from chatrepl.core.messages import Message, TurnStats, Usage
+from chatrepl.core.settings import SPECS, STORED_SETTINGS, Settings
+
+FORMAT = "chatrepl.transcript"
+VERSION = 2
+SETTING_KEYS = STORED_SETTINGS  # the settings table marks which ones are recorded
+ROLES = ("system", "user", "assistant")
+
+Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 only adds optional keys (alternatives, branches, attachments, what was
+    # compacted), so a version-1 document is a valid version-2 one as it stands.
+    return {**doc, "version": 2}
+
+
+# version N -> a function turning a version-N document into a version-N+1 one
+UPGRADES: Mapping[int, Upgrade] = {1: _v1_to_v2}
+
+# (JSON key, TurnStats attribute, type). "timestamp" is seconds since the epoch, kept
+# as a float so it reads back exactly.
+_STATS_FIELDS: tuple[tuple[str, str, type], ...] = (
+    ("model", "model", str),
+    ("temperature", "temperature", float),
+    ("max_tokens", "max_tokens", int),
+    ("timestamp", "started_at", float),
+    ("ttft", "ttft", float),
+    ("duration", "duration", float),
+    ("finish_reason", "finish_reason", str),
+    ("interrupted", "interrupted", bool),
+    ("truncated", "truncated", bool),
+)
+_USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+@dataclass(slots=True)
+class Transcript:
+    """A conversation and the settings it was held with (only those recorded)."""
+
+    conversation: Conversation
+    settings: dict[str, Any] = field(default_factory=dict)
+    torn_tail: bool = False  # JSON Lines not ending in a newline: rewrite before appending
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One saved conversation, as /sessions lists it."""
+
+    path: Path
+    modified: float
+    models: tuple[str, ...] = ()
+    turns: int = 0
+    first_line: str = ""
+    problem: str | None = None  # set when the file cannot be read
+
+
+class _Bad(Exception):
+    """A problem with the content; `loads` prefixes the file name."""
+
+
+def settings_of(settings: Settings) -> dict[str, Any]:
+    """The settings a transcript records (never the key); unset ones left out."""
+    return {k: getattr(settings, k) for k in SETTING_KEYS if getattr(settings, k) is not None}
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def _finite(value: float | None) -> float | None:
+    # JSON has no NaN or infinity; a clock glitch must not make a transcript unreadable
+    return value if value is None or math.isfinite(value) else None
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """The message as a JSON object: the API's keys, then ours."""
+    data: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.reasoning:
+        data["reasoning"] = message.reasoning
+    if message.stats is not None:
+        stats: dict[str, Any] = {}
+        for key, attr, kind in _STATS_FIELDS:
+            value = getattr(message.stats, attr)
+            if kind is float:
+                value = _finite(value)
+            if value is not None and value is not False:
+                stats[key] = value
+        usage = message.stats.usage
+        if usage is not None:
+            stats["usage"] = {
+                k: getattr(usage, k) for k in _USAGE_FIELDS if getattr(usage, k) is not None
+            }
+        data["stats"] = stats
+    return data
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _settings_block(settings: Mapping[str, Any]) -> dict[str, Any]:
+    # every key, null when unset, so a reader sees what could be there
+    return {k: settings.get(k) for k in SETTING_KEYS}
+
+
+def header_line(settings: Mapping[str, Any]) -> str:
+    """The first line of a JSON Lines transcript."""
+    head = {"format": FORMAT, "version": VERSION, "settings": _settings_block(settings)}
+    return _json(head) + "\n"
+
+
+def message_line(message: Message) -> str:
+    """One message as a line of a JSON Lines transcript (json escapes every newline)."""
+    return _json(message_to_dict(message)) + "\n"
+
+
+def dumps(conversation: Conversation, settings: Mapping[str, Any]) -> str:
+    """The JSON document: pretty header, then one message object per line."""
+    head = {"format": FORMAT, "version": VERSION, "settings": _settings_block(settings)}
+    text = json.dumps(head, ensure_ascii=False, indent=2)[: -len("\n}")]
+    lines = ",\n".join("    " + _json(message_to_dict(m)) for m in conversation.messages)
+    messages = f"[\n{lines}\n  ]" if lines else "[]"
+    return f'{text},\n  "messages": {messages}\n}}\n'
+
+
+def to_request_body(conversation: Conversation, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain chat-completions request body (`--format openai`)."""
+    body: dict[str, Any] = {}
+    if settings.get("model"):
+        body["model"] = settings["model"]
+    system = settings.get("system")
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [m.to_api() for m in conversation.messages if m.role != "system"]
+    body["messages"] = messages
+    for key in ("temperature", "max_tokens"):
+        if settings.get(key) is not None:
+            body[key] = settings[key]
+    return body
+
+
+# --- Markdown -----------------------------------------------------------------------
+#
+# Readable as rendered Markdown, and exact on the way back. Each message starts with a
+# hidden marker line `<!-- chatrepl:BOUNDARY {"role": ..., "stats": ...} -->`, then a
+# visible `## role · model` heading and a blank line; the content follows verbatim and
+# ends with a blank line. The BOUNDARY (named in the front matter) is chosen so that no
+# content holds the marker's prefix, so headings, `---`, fences or fake markers inside a
+# message are just text. Front-matter values are JSON, which YAML also reads.
+
+
+def _one_line(text: str) -> str:
+    # headings are decoration (the marker is authoritative): keep them to one line
+    return "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).strip()
+
+
+def _boundary(texts: Iterable[str]) -> str:
+    texts = list(texts)
+    candidate, n = "msg", 1
+    while any(f"<!-- chatrepl:{candidate} " in t for t in texts):
+        n += 1
+        candidate = f"msg{n}"
+    return candidate
+
+
+def _marker_json(data: Mapping[str, Any]) -> str:
+    # `>` only occurs inside JSON strings; escaping it keeps `-->` out of the comment
+    return _json(data).replace(">", "\\u003e").replace("<", "\\u003c")
+
+
+def to_markdown(conversation: Conversation, settings: Mapping[str, Any]) -> str:
+    """Readable Markdown that `loads` turns back into the same messages and settings."""
+    model = _one_line(str(settings.get("model") or ""))
+    title = f"# Conversation with {model}" if model else "# Conversation"
+    system = settings.get("system")
+    preamble = [title, ""]
+    if system:
+        preamble += [
+            f"> **system:** {line}" if i == 0 else f"> {line}"
+            for i, line in enumerate(system.split("\n"))
+        ] + [""]
+    raw = [m.content for m in conversation.messages] + preamble
+    boundary = _boundary(raw)
+    out = ["---", f"format: {_json(FORMAT)}", f"version: {VERSION}", f"boundary: {_json(boundary)}"]
+    out += [f"{k}: {_json(v)}" for k, v in _settings_block(settings).items()]
+    out += ["---", "", *preamble]
+    text = "\n".join(out) + "\n"
+    parts = [text]
+    for message in conversation.messages:
+        meta = message_to_dict(message)
+        del meta["content"]
+        heading: str = message.role
+        if message.stats is not None and message.stats.model:
+            heading += f" · {_one_line(message.stats.model)}"
+        parts.append(
+            f"<!-- chatrepl:{boundary} {_marker_json(meta)} -->\n"
+            f"## {heading}\n\n{message.content}\n\n"
+        )
+    return "".join(parts)
+
+
+def _from_markdown(text: str, upgrades: Mapping[int, Upgrade]) -> Transcript:
+    lines = text.split("\n")
+    try:
+        end = lines.index("---", 1)
+    except ValueError:
+        raise _Bad("Markdown front matter is not closed with ---") from None
+    raw: dict[str, str] = {}
+    for number, line in enumerate(lines[1:end], 2):
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise _Bad(f"front matter line {number} is not 'key: value'")
+        raw[key.strip()] = value
+    if raw.get("format", "").strip() != _json(FORMAT):
+        raise _Bad(
+            f"not a chatrepl Markdown transcript (its front matter has no format: {_json(FORMAT)})"
+        )
+    front: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            front[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raise _Bad(f"front matter: the value of {key!r} is not valid JSON") from None
+    boundary = front.get("boundary", "msg")
+    if not isinstance(boundary, str):
+        raise _Bad("front matter 'boundary' must be a string")
+    body = "\n".join(lines[end + 1 :])
+    markers = list(re.finditer(rf"^<!-- chatrepl:{re.escape(boundary)} (.*) -->$", body, re.M))
+    messages = []
+    for i, match in enumerate(markers):
+        stop = markers[i + 1].start() if i + 1 < len(markers) else len(body)
+        chunk = body[match.end() + 1 : stop]
+        _heading, _, rest = chunk.partition("\n")
+        rest = rest.removeprefix("\n")
+        content = rest[:-2] if rest.endswith("\n\n") else rest.removesuffix("\n")
+        try:
+            meta = json.loads(match.group(1))
+        except json.JSONDecodeError:
+            raise _Bad(f"message {i + 1}: its marker comment is not valid JSON") from None
+        if not isinstance(meta, dict):
+            raise _Bad(f"message {i + 1}: its marker comment is not a JSON object")
+        messages.append({**meta, "content": content})
+    doc = {k: v for k, v in front.items() if k != "boundary"}
+    doc["settings"] = {k: front.get(k) for k in SETTING_KEYS}
+    doc["messages"] = messages
+    return _from_chatrepl(doc, upgrades)
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind in (str, bool) and isinstance(value, kind):
+        return value
+    names = {float: "a number", int: "a whole number", str: "a string", bool: "true or false"}
+    raise _Bad(f"{where} must be {names[kind]}, not {_short(value)}")
+
+
+def _stats(data: Any, where: str) -> TurnStats:
+    if not isinstance(data, dict):
+        raise _Bad(f"{where}: 'stats' must be an object")
+    values: dict[str, Any] = {}
+    for key, attr, kind in _STATS_FIELDS:
+        if data.get(key) is not None:
+            values[attr] = _typed(data[key], kind, f"{where}: stats.{key}")
+    usage = data.get("usage")
+    if usage is not None:
+        if not isinstance(usage, dict):
+            raise _Bad(f"{where}: stats.usage must be an object")
+        values["usage"] = Usage(
+            **{
+                k: _typed(usage[k], int, f"{where}: stats.usage.{k}")
+                for k in _USAGE_FIELDS
+                if usage.get(k) is not None
+            }
+        )
+    return TurnStats(**values)
+
+
+def _message(data: Any, number: int) -> Message:
+    where = f"message {number}"
+    if not isinstance(data, dict):
+        raise _Bad(f"{where} is not an object")
+    role = data.get("role")
+    if role not in ROLES:
+        raise _Bad(f"{where} has role {_short(role)}; expected one of {', '.join(ROLES)}")
+    content = _typed(data.get("content"), str, f"{where}: content")
+    reasoning = _typed(data.get("reasoning", ""), str, f"{where}: reasoning")
+    stats = _stats(data["stats"], where) if data.get("stats") is not None else None
+    return Message(role, content, reasoning, stats)
+
+
+def _settings(data: Any) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _Bad("'settings' must be an object")
+    out: dict[str, Any] = {}
+    for key in SETTING_KEYS:
+        value = data.get(key)
+        if value is None:
+            continue
+        try:
+            value = SPECS[key].parse(value)
+        except ValueError as exc:
+            raise _Bad(f"setting '{key}' must be {exc}, not {_short(value)}") from None
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _upgrade(doc: dict[str, Any], upgrades: Mapping[int, Upgrade]) -> dict[str, Any]:
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _Bad(f"transcript version {_short(version)} is not a whole number")
+    if version > VERSION:
+        raise _Bad(
+            f"transcript version {version} is newer than this chatrepl reads "
+            f"(up to {VERSION}); upgrade chatrepl"
+        )
+    while version < VERSION:
+        if version not in upgrades:
+            raise _Bad(f"unknown transcript version {version}")
+        doc = upgrades[version](doc)
+        version += 1
+    return doc
+
+
+def _from_chatrepl(doc: dict[str, Any], upgrades: Mapping[int, Upgrade]) -> Transcript:
+    doc = _upgrade(doc, upgrades)
+    items = doc.get("messages", [])
+    if not isinstance(items, list):
+        raise _Bad("'messages' must be a list")
+    messages = [_message(item, n) for n, item in enumerate(items, 1)]
+    return Transcript(Conversation(messages), _settings(doc.get("settings")))
+
+
+def _text_content(content: Any, number: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
+        texts = []
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind != "text" or not isinstance(part.get("text"), str):
+                raise _Bad(f"message {number}: only text content is supported, not {_short(kind)}")
+            texts.append(part["text"])
+        return "".join(texts)
+    raise _Bad(f"message {number} has no text content (tool calls are not supported)")
+
+
+def _from_chat(items: list[Any], settings: dict[str, Any]) -> Transcript:
+    """A list of chat messages; system (or developer) messages become the system setting."""
+    system: list[str] = []
+    messages: list[Message] = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise _Bad(f"message {number} is not an object")
+        role = item.get("role")
+        content = _text_content(item.get("content"), number)
+        if role in ("system", "developer"):
+            system.append(content)
+        elif role in ("user", "assistant"):
+            messages.append(Message(role, content))
+        else:
+            raise _Bad(
+                f"message {number} has role {_short(role)}; chatrepl keeps "
+                "system, user and assistant messages only"
+            )
+    if system:
+        settings = {**settings, "system": "\n\n".join(system)}
+    return Transcript(Conversation(messages), _settings(settings))
+
+
+def _from_value(value: Any, upgrades: Mapping[int, Upgrade]) -> Transcript:
+    if isinstance(value, list):
+        return _from_chat(value, {})
+    if isinstance(value, dict):
+        if "format" in value:
+            if value["format"] != FORMAT:
+                raise _Bad(f"format {_short(value['format'])} is not {FORMAT!r}")
+            return _from_chatrepl(value, upgrades)
+        if isinstance(value.get("messages"), list):  # a chat-completions request body
+            settings = {k: value.get(k) for k in ("model", "temperature", "max_tokens")}
+            if settings["max_tokens"] is None:
+                settings["max_tokens"] = value.get("max_completion_tokens")
+            return _from_chat(value["messages"], settings)
+    raise _Bad(
+        "wrong shape: expected a chatrepl transcript, a list of chat messages, "
+        "or a request body with 'messages'"
+    )
+
+
+def _json_problem(exc: json.JSONDecodeError, text: str) -> str:
+    if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+        return "truncated: the JSON ends in the middle"
+    return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+
+
+def _from_lines(text: str, upgrades: Mapping[int, Upgrade]) -> Transcript | None:
+    """JSON Lines, if the first line is a chatrepl header; a torn last line is dropped."""
+    first, _, rest = text.partition("\n")
+    try:
+        head = json.loads(first)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(head, dict) or head.get("format") != FORMAT or "messages" in head:
+        return None
+    lines = rest.split("\n")
+    records: list[Any] = []
+    # not ending in a newline means the last append was cut short: the store rewrites
+    # the file before appending again
+    torn = not text.endswith("\n")
+    for number, line in enumerate(lines, 2):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            # a crash mid-append can cut the last line short; the turns before it are whole
+            if number - 2 == len(lines) - 1 and torn:
+                break
+            raise _Bad(f"line {number}: not valid JSON ({exc.msg})") from None
+    transcript = _from_chatrepl({**head, "messages": records}, upgrades)
+    transcript.torn_tail = torn
+    return transcript
+
+
+def _parse(text: str, upgrades: Mapping[int, Upgrade]) -> Transcript:
+    text = text.removeprefix("\ufeff")
+    start = text.lstrip()[:1]
+    if not start:
+        raise _Bad("empty file")
+    if text.startswith(("---\n", "---\r\n")):
+        # an editor or a checkout may have turned every newline into CRLF
+        crlf = text.startswith("---\r\n")
+        return _from_markdown(text.replace("\r\n", "\n") if crlf else text, upgrades)
+    if start not in "{[":
+        raise _Bad("not a transcript (expected JSON or chatrepl Markdown)")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            lines = _from_lines(text, upgrades)
+            if lines is not None:
+                return lines
+        raise _Bad(_json_problem(exc, text)) from None
+    return _from_value(value, upgrades)
+
+
+def loads(text: str, *, name: str, upgrades: Mapping[int, Upgrade] = UPGRADES) -> Transcript:
+    """Parse any supported transcript; TranscriptError says `name: problem` in one line."""
+    try:
+        return _parse(text, upgrades)
+    except _Bad as exc:
+        raise TranscriptError(f"{name}: {exc}") from None
+    except RecursionError:
+        raise TranscriptError(f"{name}: nested too deeply to be a transcript") from None
+
+
+def loads_bytes(
+    data: bytes, *, name: str, upgrades: Mapping[int, Upgrade] = UPGRADES
+) -> Transcript:
+    """Decode UTF-8 (binary garbage is refused here) and parse."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(
+            f"{name}: binary data, not a UTF-8 text transcript (invalid byte at offset {exc.start})"
+        ) from None
+    return loads(text, name=name, upgrades=upgrades)

@@ -1,0 +1,1 @@
+"""The terminal: the plain and rich views, streamed markdown, the prompt, formatting."""

@@ -1,0 +1,34 @@
+"""Pure formatting of what the views show: the stats line, one-line messages."""
+
+from __future__ import annotations
+
+from chatrepl.core.messages import TurnStats
+
+STATS_STYLE = "dim"
+
+
+def format_stats(stats: TurnStats) -> str:
+    """One line about a finished reply: model, latency, size and speed."""
+    flag = "[interrupted] " if stats.interrupted else ""
+    if stats.truncated and not stats.interrupted:
+        flag = "[stream ended early] "
+    parts: list[str] = []
+    if stats.model:
+        parts.append(stats.model)
+    if stats.ttft is not None:
+        parts.append(f"first token {stats.ttft:.2f}s")
+    if stats.duration is not None:
+        parts.append(f"total {stats.duration:.2f}s")
+    if stats.usage is not None and stats.usage.completion_tokens is not None:
+        parts.append(f"{stats.usage.completion_tokens} tokens")
+    rate = stats.tokens_per_second
+    if rate is not None:
+        parts.append(f"{rate:.1f} tok/s")
+    if stats.finish_reason and stats.finish_reason not in ("stop", "error"):
+        parts.append(f"finish: {stats.finish_reason}")
+    return (flag + " · ".join(parts)).strip()
+
+
+def one_line(text: str) -> str:
+    """Collapse a message to a single line (errors must not spill over several)."""
+    return " ".join(text.split())

@@ -1,0 +1,38 @@
+"""Terminal modes around a reply."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import IO
+
+
+@contextlib.contextmanager
+def keyboard_echo_off(stdin: IO[str] | None) -> Iterator[None]:
+    """Don't let the terminal echo keys (or `^C`) while a reply is drawn.
+
+    Between prompts the terminal is in cooked mode, so the kernel echoes whatever is
+    typed right into the live region; an echoed `^C` at the end of a full-width line
+    wraps it, and the region's redraw then leaves a copy of its top line behind. Keys
+    typed meanwhile are not lost: they wait in the terminal for the next prompt.
+    """
+    try:
+        import termios
+    except ImportError:  # not POSIX
+        yield
+        return
+    try:
+        if stdin is None:
+            raise ValueError("no terminal")
+        fd = stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (termios.error, OSError, ValueError, AttributeError):
+        yield  # not a terminal: nothing is echoed anyway
+        return
+    quiet = list(saved)
+    quiet[3] &= ~termios.ECHO  # lflags; ISIG stays on, so Ctrl-C still interrupts
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)

@@ -1,0 +1,378 @@
+"""Transcript formats: JSON, JSON Lines, Markdown, request bodies; bad content; property tests."""
+
+from __future__ import annotations
+
+import json
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chatrepl.core.conversation import Conversation
+from chatrepl.core.errors import TranscriptError
+from chatrepl.core.messages import Message, TurnStats, Usage
+from chatrepl.core.settings import Secret, Settings
+from chatrepl.core.transcript import (
+    FORMAT,
+    UPGRADES,
+    VERSION,
+    dumps,
+    header_line,
+    loads,
+    loads_bytes,
+    message_line,
+    settings_of,
+    to_markdown,
+    to_request_body,
+)
+
+STATS = TurnStats(
+    model="gpt-x",
+    temperature=0.5,
+    max_tokens=100,
+    started_at=1_700_000_000.25,
+    ttft=0.125,
+    duration=1.5,
+    usage=Usage(10, 20, 30),
+    finish_reason="stop",
+)
+CONVERSATION = Conversation(
+    [
+        Message("user", "What is SSE?"),
+        Message("assistant", "Server-sent events.\n\n```py\nprint(1)\n```", "thinking…", STATS),
+        Message("user", '## user\n---\nformat: x\n<!-- chatrepl:msg {"role": "user"} -->'),
+        Message("assistant", "cut", stats=TurnStats(interrupted=True, truncated=False)),
+    ]
+)
+SETTINGS = {
+    "model": "gpt-x",
+    "temperature": 0.5,
+    "max_tokens": 100,
+    "system": "Be brief.",
+    "profile": "work",
+}
+
+
+def jsonl(conversation: Conversation, settings: dict) -> str:
+    return header_line(settings) + "".join(message_line(m) for m in conversation.messages)
+
+
+WRITERS = {"json": dumps, "markdown": to_markdown, "jsonl": jsonl}
+
+
+@pytest.mark.parametrize("writer", WRITERS.values(), ids=WRITERS.keys())
+def test_round_trip_keeps_messages_stats_and_settings(writer) -> None:
+    loaded = loads(writer(CONVERSATION, SETTINGS), name="t")
+    assert loaded.conversation == CONVERSATION
+    assert loaded.settings == SETTINGS
+    assert not loaded.torn_tail
+
+
+@pytest.mark.parametrize("writer", WRITERS.values(), ids=WRITERS.keys())
+def test_round_trip_of_an_empty_conversation(writer) -> None:
+    loaded = loads(writer(Conversation(), {}), name="t")
+    assert loaded.conversation == Conversation() and loaded.settings == {}
+
+
+def test_json_document_shape() -> None:
+    doc = json.loads(dumps(CONVERSATION, SETTINGS))
+    assert doc["format"] == FORMAT and doc["version"] == VERSION == 2
+    assert doc["settings"] == SETTINGS
+    first, second = doc["messages"][:2]
+    assert first == {"role": "user", "content": "What is SSE?"}
+    assert second["reasoning"] == "thinking…"
+    assert second["stats"] == {
+        "model": "gpt-x",
+        "temperature": 0.5,
+        "max_tokens": 100,
+        "timestamp": 1_700_000_000.25,
+        "ttft": 0.125,
+        "duration": 1.5,
+        "finish_reason": "stop",
+        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+    }
+    # one message per line: diffs of two transcripts line up message by message
+    assert len(dumps(CONVERSATION, SETTINGS).splitlines()) == 13 + len(CONVERSATION.messages)
+
+
+def test_settings_of_never_holds_the_key() -> None:
+    s = Settings(
+        url="https://x",
+        key=Secret("inf-secret-0123456789", "INFERENCE_KEY"),
+        model="m",
+        temperature=0.2,
+        system=None,
+    )
+    recorded = settings_of(s)
+    assert recorded == {"model": "m", "temperature": 0.2}
+    for text in (dumps(CONVERSATION, recorded), to_markdown(CONVERSATION, recorded)):
+        assert "inf-secret" not in text and "https://x" not in text
+
+
+def test_markdown_is_readable() -> None:
+    text = to_markdown(CONVERSATION, SETTINGS)
+    front, body = text.split("\n---\n", 1)
+    assert front.splitlines()[:3] == ["---", 'format: "chatrepl.transcript"', "version: 2"]
+    assert 'model: "gpt-x"' in front and 'system: "Be brief."' in front
+    headings = [line for line in body.splitlines() if line.startswith("## ")]
+    # the user's fake "## user" line is content; one real heading per message
+    assert headings[:2] == ["## user", "## assistant · gpt-x"]
+    assert body.count("<!-- chatrepl:") == len(CONVERSATION.messages) + 1
+    assert "Server-sent events." in body
+
+
+def test_markdown_boundary_avoids_content_that_looks_like_a_marker() -> None:
+    text = to_markdown(CONVERSATION, SETTINGS)
+    assert 'boundary: "msg2"' in text  # message 3 holds "<!-- chatrepl:msg "
+
+
+def test_markdown_survives_crlf_conversion() -> None:
+    conversation = Conversation([Message("user", "a\nb"), Message("assistant", "c")])
+    text = to_markdown(conversation, {}).replace("\n", "\r\n")
+    assert loads(text, name="t.md").conversation == conversation
+
+
+def test_markdown_stays_exact_when_an_editor_drops_the_final_blank_line() -> None:
+    conversation = Conversation([Message("user", "a"), Message("assistant", "b\n")])
+    text = to_markdown(conversation, {})
+    assert loads(text.rstrip("\n") + "\n", name="t.md").conversation.messages[0].content == "a"
+
+
+def test_request_body_export_and_import() -> None:
+    body = to_request_body(CONVERSATION, SETTINGS)
+    assert list(body) == ["model", "messages", "temperature", "max_tokens"]
+    assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert all(set(m) == {"role", "content"} for m in body["messages"])
+    loaded = loads(json.dumps(body), name="body.json")
+    assert [(m.role, m.content) for m in loaded.conversation.messages] == [
+        (m.role, m.content) for m in CONVERSATION.messages
+    ]
+    assert loaded.settings == {k: v for k, v in SETTINGS.items() if k != "profile"}
+
+
+def test_heroku_quick_start_body() -> None:
+    body = {
+        "model": "claude-4-sonnet",
+        "temperature": 0.5,
+        "max_tokens": 100,
+        "messages": [
+            {"role": "system", "content": "You are helpful."},
+            {"role": "user", "content": "Hello"},
+        ],
+    }
+    loaded = loads(json.dumps(body), name="q.json")
+    assert loaded.settings == {
+        "model": "claude-4-sonnet",
+        "temperature": 0.5,
+        "max_tokens": 100,
+        "system": "You are helpful.",
+    }
+    assert loaded.conversation.messages == [Message("user", "Hello")]
+
+
+def test_plain_message_list_with_content_parts() -> None:
+    items = [
+        {"role": "developer", "content": "Rules."},
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+        {"role": "assistant", "content": "ab", "extra": 1},
+    ]
+    loaded = loads(json.dumps(items), name="l.json")
+    assert loaded.settings == {"system": "Rules."}
+    assert loaded.conversation.messages == [Message("user", "ab"), Message("assistant", "ab")]
+
+
+def test_jsonl_with_a_torn_last_line_keeps_the_complete_messages() -> None:
+    text = jsonl(CONVERSATION, SETTINGS)
+    loaded = loads(text[:-10], name="s.jsonl")
+    assert loaded.conversation.messages == CONVERSATION.messages[:-1]
+    assert loaded.torn_tail
+
+
+def test_upgrade_hook_turns_an_old_version_into_the_current_one() -> None:
+    old = {
+        "format": FORMAT,
+        "version": 0,
+        "model": "m",
+        "messages": [{"role": "user", "text": "hi"}],
+    }
+
+    def v0_to_v1(doc: dict) -> dict:
+        messages = [{"role": m["role"], "content": m["text"]} for m in doc["messages"]]
+        return {
+            "format": FORMAT,
+            "version": 1,
+            "settings": {"model": doc["model"]},
+            "messages": messages,
+        }
+
+    loaded = loads(json.dumps(old), name="old.json", upgrades={**UPGRADES, 0: v0_to_v1})
+    assert loaded.conversation.messages == [Message("user", "hi")]
+    assert loaded.settings == {"model": "m"}
+    with pytest.raises(TranscriptError, match="unknown transcript version 0"):
+        loads(json.dumps(old), name="old.json")
+
+
+def test_version_1_files_load_as_version_2() -> None:
+    v1 = {
+        "format": FORMAT,
+        "version": 1,
+        "settings": {"model": "m", "temperature": 0.5},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    loaded = loads(json.dumps(v1), name="v1.json")
+    assert loaded.settings == {"model": "m", "temperature": 0.5}
+    assert loaded.conversation.messages == [Message("user", "hi")]
+    header = json.dumps({k: v for k, v in v1.items() if k != "messages"})
+    lines = loads(header + "\n" + json.dumps(v1["messages"][0]) + "\n", name="v1.jsonl")
+    assert lines.conversation.messages == loaded.conversation.messages
+
+
+BAD = [
+    ("", "empty file"),
+    ("   \n", "empty file"),
+    ("hello, world", "not a transcript"),
+    ('{"format": "chatrepl.transcript", "version": 1, "messages": [{"role": "us', "truncated"),
+    ('{"format": "chatrepl.transcript", "version": 1, "messages": [', "truncated"),
+    ('{"a": 1,, }', "not valid JSON (line 1"),
+    ("42", "not a transcript"),
+    ('"text"', "not a transcript"),
+    ("[1, 2]", "message 1 is not an object"),
+    ('{"hello": "world"}', "wrong shape"),
+    ('{"messages": "no"}', "wrong shape"),
+    ('{"format": "other.thing", "version": 1}', "format 'other.thing'"),
+    ('{"format": "chatrepl.transcript", "version": 3, "messages": []}', "version 3 is newer"),
+    ('{"format": "chatrepl.transcript", "version": "1", "messages": []}', "not a whole number"),
+    ('{"format": "chatrepl.transcript", "version": 1, "messages": {}}', "must be a list"),
+    (
+        '{"format": "chatrepl.transcript", "version": 1, "messages": [{"role": "bot", '
+        '"content": "x"}]}',
+        "message 1 has role 'bot'",
+    ),
+    (
+        '{"format": "chatrepl.transcript", "version": 1, "messages": [{"role": "user", '
+        '"content": 5}]}',
+        "message 1: content must be a string",
+    ),
+    (
+        '{"format": "chatrepl.transcript", "version": 1, "messages": [{"role": "user", '
+        '"content": "x", "stats": {"ttft": "soon"}}]}',
+        "stats.ttft must be a number",
+    ),
+    (
+        '{"format": "chatrepl.transcript", "version": 1, "settings": {"temperature": 9}}',
+        "setting 'temperature' must be a number from 0 to 2",
+    ),
+    ('{"format": "chatrepl.transcript", "version": 1, "settings": []}', "must be an object"),
+    ('{"model": "m", "messages": [{"role": "tool", "content": "x"}]}', "role 'tool'"),
+    ('{"messages": [{"role": "assistant", "content": null, "tool_calls": []}]}', "no text content"),
+    ('[{"role": "user", "content": [{"type": "image_url"}]}]', "only text content"),
+    (
+        '{"format": "chatrepl.transcript", "version": 1}\n{"role": "user", "content": "a"}\n'
+        'oops\n{"role": "user", "content": "b"}\n',
+        "line 3: not valid JSON",
+    ),
+    ("---\ntitle: notes\n---\n# hi\n", "not a chatrepl Markdown transcript"),
+    ('---\nformat: "chatrepl.transcript"\nversion: 1\n', "not closed"),
+    ('---\nformat: "chatrepl.transcript"\nversion: 1\nmodel: gpt\n---\n', "'model' is not valid"),
+    (
+        '---\nformat: "chatrepl.transcript"\nversion: 1\n---\n<!-- chatrepl:msg {oops} -->\n',
+        "message 1: its marker comment is not valid JSON",
+    ),
+    ("[" * 100_000, "nested too deeply"),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD)
+def test_bad_content_is_one_line_naming_the_file(text: str, problem: str) -> None:
+    with pytest.raises(TranscriptError) as caught:
+        loads(text, name="chat.json")
+    message = str(caught.value)
+    assert message.startswith("chat.json: ")
+    assert problem in message
+    assert "\n" not in message and len(message) < 200
+
+
+@pytest.mark.parametrize(
+    "data", [bytes(range(256)), b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "é".encode("latin-1")]
+)
+def test_binary_garbage(data: bytes) -> None:
+    with pytest.raises(TranscriptError, match=r"^x\.bin: binary data"):
+        loads_bytes(data, name="x.bin")
+
+
+def test_bom_is_accepted() -> None:
+    text = "\ufeff" + dumps(CONVERSATION, SETTINGS)
+    assert loads_bytes(text.encode(), name="t").conversation == CONVERSATION
+
+
+# --- property: any conversation survives save -> load unchanged -------------------------
+
+MARKDOWNISH = st.sampled_from(
+    [
+        "",
+        "---",
+        "# title",
+        "## user",
+        "## assistant · m",
+        "```",
+        "````python",
+        "~~~",
+        "> quote",
+        '<!-- chatrepl:msg {"role": "user"} -->',
+        "<!-- chatrepl:msg2 {} -->",
+        "-->",
+        'format: "chatrepl.transcript"',
+        "version: 2",
+        "\r",
+        " ",
+        "\t",
+        "\u2028",
+        "\x00",
+    ]
+)
+TEXT = st.lists(st.one_of(MARKDOWNISH, st.text()), max_size=6).map("\n".join)
+NAME = st.text(string.printable + "é→\n", max_size=12)
+FLOAT = st.floats(allow_nan=False, allow_infinity=False)
+MAYBE_INT = st.none() | st.integers(min_value=0, max_value=2**63)
+USAGE = st.builds(Usage, MAYBE_INT, MAYBE_INT, MAYBE_INT)
+STATS_ST = st.builds(
+    TurnStats,
+    model=st.none() | NAME,
+    temperature=st.none() | FLOAT,
+    max_tokens=st.none() | st.integers(1, 10**6),
+    started_at=st.none() | FLOAT,
+    ttft=st.none() | FLOAT,
+    duration=st.none() | FLOAT,
+    usage=st.none() | USAGE,
+    finish_reason=st.none() | NAME,
+    interrupted=st.booleans(),
+    truncated=st.booleans(),
+)
+MESSAGE = st.builds(
+    Message,
+    role=st.sampled_from(["user", "assistant", "system"]),
+    content=TEXT,
+    reasoning=st.just("") | TEXT,
+    stats=st.none() | STATS_ST,
+)
+SETTINGS_ST = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": NAME.filter(bool),
+        "temperature": st.floats(0, 2),
+        "max_tokens": st.integers(1, 10**6),
+        "system": TEXT.filter(lambda s: s.strip().lower() not in ("", "off")),
+        "profile": NAME.filter(bool),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MESSAGE, max_size=6), SETTINGS_ST, st.sampled_from(sorted(WRITERS)))
+def test_any_conversation_survives_save_and_load(messages, recorded, fmt) -> None:
+    conversation = Conversation(messages)
+    text = WRITERS[fmt](conversation, recorded)
+    loaded = loads_bytes(text.encode("utf-8"), name="p")
+    assert loaded.conversation == conversation
+    assert loaded.settings == recorded
