@@ -169,6 +169,9 @@ class RecordingView:
     def error(self, text: str) -> None:
         self.calls.append(("error", text))
 
+    def notice(self, text: str) -> None:
+        self.calls.append(("notice", text))
+
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
         self.calls.append(("table", title, [tuple(row) for row in rows]))
 
@@ -192,6 +195,10 @@ class RecordingView:
     @property
     def infos(self) -> list[str]:
         return [call[1] for call in self.of("info")]
+
+    @property
+    def notices(self) -> list[str]:
+        return [call[1] for call in self.of("notice")]
 
     @property
     def errors(self) -> list[str]:

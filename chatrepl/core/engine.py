@@ -193,7 +193,12 @@ class Engine:
             wall_clock=self._wall_clock,
         )
         self.view.begin_reply()
-        reply = drain(lambda: self.backend.stream(payload), collector, show=self.view.show)
+        reply = drain(
+            lambda: self.backend.stream(payload),
+            collector,
+            show=self.view.show,
+            notice=self.view.notice,
+        )
         if not reply.text and (reply.error is not None or reply.interrupted):
             # nothing to keep: an empty assistant message would be sent back next turn
             self.view.end_reply(None)

@@ -87,4 +87,12 @@ class Finish:
     reason: str
 
 
-StreamEvent = TextDelta | ReasoningDelta | UsageReport | Finish
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A line for the user while the reply is on its way (a retry wait, a dropped
+    parameter): shown dimmed, never part of the reply."""
+
+    text: str
+
+
+StreamEvent = TextDelta | ReasoningDelta | UsageReport | Finish | Notice

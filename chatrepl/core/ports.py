@@ -35,6 +35,10 @@ class View(Protocol):
         """A one-line failure."""
         ...
 
+    def notice(self, text: str) -> None:
+        """A dim line about what is happening (a retry wait), not part of any reply."""
+        ...
+
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
         """A small table (help, settings, models, sessions)."""
         ...

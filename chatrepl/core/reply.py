@@ -17,6 +17,7 @@ from chatrepl.core.errors import ChatReplError
 from chatrepl.core.messages import (
     Finish,
     Message,
+    Notice,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -122,10 +123,12 @@ def drain(
     collector: ReplyCollector,
     *,
     show: Callable[[Shown], None] | None = None,
+    notice: Callable[[str], None] | None = None,
     cancelled: threading.Event | None = None,
 ) -> Reply:
     """Read a stream to its end into `collector`; Ctrl-C or `cancelled` stops it.
 
+    `show` gets the text and reasoning to display, `notice` the backend's notices.
     An expected failure ends the reply with its error (what arrived is kept); the
     stream is always closed, which aborts the HTTP request when it stopped early.
     """
@@ -139,6 +142,10 @@ def drain(
             if cancelled is not None and cancelled.is_set():
                 interrupted = True
                 break
+            if isinstance(event, Notice):
+                if notice is not None:
+                    notice(event.text)
+                continue
             shown = collector.feed(event)
             if shown is not None and show is not None:
                 show(shown)

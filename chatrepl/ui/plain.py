@@ -31,6 +31,10 @@ class PlainView:
         """A one-line failure."""
         self._line(f"error: {one_line(text)}")
 
+    def notice(self, text: str) -> None:
+        """A line about what is happening (stderr, like every non-reply line)."""
+        self._line(one_line(text))
+
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
         """A small table as aligned columns."""
         if title:

@@ -397,6 +397,12 @@ class RichView:
 
         self.console.print(Text(f"error: {one_line(text)}", style="red"))
 
+    def notice(self, text: str) -> None:
+        """A dim line about what is happening (a retry wait), above any live reply."""
+        from rich.text import Text
+
+        self.console.print(Text(one_line(text), style=STATS_STYLE))
+
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
         """A small table (help, settings, models, sessions)."""
         from rich import box

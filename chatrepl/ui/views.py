@@ -59,6 +59,10 @@ class LazyView:
         """See View.error."""
         self.get().error(text)
 
+    def notice(self, text: str) -> None:
+        """See View.notice."""
+        self.get().notice(text)
+
     def table(self, rows: Any, *, title: str | None = None) -> None:
         """See View.table."""
         self.get().table(rows, title=title)

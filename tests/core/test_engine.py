@@ -12,6 +12,7 @@ from chatrepl.core.engine import Engine
 from chatrepl.core.errors import ApiError, TransportError
 from chatrepl.core.messages import (
     Finish,
+    Notice,
     ReasoningDelta,
     TextDelta,
     TurnStats,
@@ -193,6 +194,16 @@ def test_reasoning_is_shown_kept_and_never_sent_back(h):
     assert (first.content, first.reasoning) == ("42", "think hard")
     assert h.payload["messages"] == [_user("q1"), _assistant("42"), _user("q2")]
     assert "think" not in repr(h.payload)
+
+
+def test_notices_from_the_backend_are_shown_and_never_part_of_the_reply(h):
+    h.backend.enqueue(
+        [Notice("HTTP 503 — retrying in 1.0 s (1/2)"), TextDelta("ok"), Finish("stop")]
+    )
+    h.say("q")
+    assert h.view.notices == ["HTTP 503 — retrying in 1.0 s (1/2)"]
+    assert h.view.kinds() == ["begin_reply", "notice", "show", "end_reply"]
+    assert h.engine.conversation.messages[-1].content == "ok"
 
 
 def test_slash_slash_sends_a_slash_message(h):
