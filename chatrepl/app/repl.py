@@ -13,13 +13,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chatrepl.app.wiring import Session
-from chatrepl.core.commands.catalog import builtin_commands
-from chatrepl.core.commands.registry import Command
 from chatrepl.ui.terminal import keyboard_echo_off
 from chatrepl.ui.toolbar import banner, toolbar_text
 from chatrepl.ui.views import LazyView
 
 if TYPE_CHECKING:
+    from chatrepl.core.commands.registry import Command
     from chatrepl.core.engine import Engine
 
 
@@ -57,11 +56,15 @@ def run_repl(session: Session) -> int:
     lazy = LazyEngine(lambda: session.build_engine(view, interactive=True))
     if session.loaded is not None:
         lazy.get()  # the resumed conversation is announced before the prompt
-    fallback_commands = builtin_commands()
 
     def commands() -> list[Command]:
         engine = lazy.ready
-        return list(engine.registry) if engine else fallback_commands
+        if engine is not None:
+            return list(engine.registry)
+        # a "/" typed before the warm-up built the engine: the commands load now
+        from chatrepl.core.commands.catalog import builtin_commands
+
+        return builtin_commands()
 
     def toolbar() -> str:
         engine = lazy.ready

@@ -10,8 +10,6 @@ as `image_url` content parts. Anything else is binary and refused. Attachments w
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import math
 import posixpath
 import re
@@ -113,6 +111,8 @@ def text_media_type(path: str) -> str:
 
 def digest(data: bytes) -> str:
     """The sha256 the transcript records (and images are stored under)."""
+    import hashlib  # loads OpenSSL: not before the first prompt
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -192,6 +192,8 @@ def image_tokens(size: tuple[int, int] | None) -> int:
 
 def takes_images(model: str | None, patterns: Sequence[str]) -> bool:
     """Whether the model is one the image_models patterns (or the dialect) allow."""
+    import fnmatch
+
     name = (model or "").lower()
     return bool(name) and any(fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
 
@@ -244,16 +246,26 @@ class Mention:
 
     @property
     def looks_like_path(self) -> bool:
-        """Worth an error when missing: "@notes.txt" and "@src/" are, "@alice" is not."""
+        """Worth an error when missing: "@notes.txt" and "@src/" are; "@alice" and
+        "@app.route('/')" (a decorator, not a path) are not."""
+        if self.quoted:
+            return True
         p = self.readings()[-1]
+        if not _PATH_CHARS.fullmatch(p):
+            return False
         has_extension = re.search(r"\w\.\w{1,8}$", p) is not None
-        return self.quoted or "/" in p or p.startswith(("~", ".")) or has_extension
+        return "/" in p or p.startswith(("~", ".")) or has_extension
+
+
+_PATH_CHARS = re.compile(r"[\w.~/+\-]+")
+_CODE = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?(?:^ {0,3}\1[`~]*[ \t]*$|\Z)|`[^`\n]*`", re.M | re.S)
 
 
 def mentions(text: str) -> list[Mention]:
-    """Every `@path` (also `@"with spaces"`) in a message."""
+    """Every `@path` (also `@"with spaces"`) in a message, outside code (a pasted
+    decorator is not a file)."""
     found = []
-    for match in _MENTION.finditer(text):
+    for match in _MENTION.finditer(_CODE.sub(" ", text)):
         quoted = match.group(1) or match.group(2)
         found.append(Mention(quoted or match.group(3), bool(quoted)))
     return found

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatrepl.core import branches
-from chatrepl.core.branches import Fork
 from chatrepl.core.messages import Attachment, ImageUrl, Message, TurnStats
 from chatrepl.core.params import RESERVED_KEYS
 from chatrepl.core.settings import Settings
+
+if TYPE_CHECKING:
+    from chatrepl.core.branches import BranchRow, Fork
+
+# core.branches is imported where it is used: the branch rules load with the first
+# change to history, not on the way to the first prompt
 
 
 @dataclass(slots=True)
@@ -58,7 +62,10 @@ class Conversation:
     def pop(self) -> Message:
         """Remove the last message (a reply being replaced)."""
         message = self.messages.pop()
-        self.forks = branches.prune(self.messages, self.forks)
+        if self.forks:
+            from chatrepl.core import branches
+
+            self.forks = branches.prune(self.messages, self.forks)
         return message
 
     def undo(self) -> int:
@@ -70,7 +77,10 @@ class Conversation:
         if self.messages and self.messages[-1].role == "user":
             self.messages.pop()
             removed += 1
-        self.forks = branches.prune(self.messages, self.forks)
+        if self.forks:
+            from chatrepl.core import branches
+
+            self.forks = branches.prune(self.messages, self.forks)
         return removed
 
     def clear(self) -> None:
@@ -99,18 +109,24 @@ class Conversation:
         if index == len(self.messages) - 1 and self.messages[index].role == "user":
             self.pop()
             return
+        from chatrepl.core import branches
+
         self.messages, self.forks = branches.split_off(self.messages, self.forks, index)
 
-    def switch_branch(self, number: int) -> branches.BranchRow:
+    def switch_branch(self, number: int) -> BranchRow:
         """Make branch `number` (as /branches lists it) the active path; its row."""
+        from chatrepl.core import branches
+
         found = branches.locate(self.messages, self.forks, number)
         if found is None:
             raise IndexError(number)
         self.messages, self.forks = branches.switch(self.messages, self.forks, *found)
         return branches.rows(self.messages, self.forks)[number - 1]
 
-    def branch_rows(self) -> list[branches.BranchRow]:
+    def branch_rows(self) -> list[BranchRow]:
         """Every version of every edited turn on the active path."""
+        from chatrepl.core import branches
+
         return branches.rows(self.messages, self.forks)
 
     def payload(self, settings: Settings, *, image_url: ImageUrl | None = None) -> dict[str, Any]:

@@ -166,9 +166,13 @@ class Engine:
         With `keep_flags`, a value given as a flag wins: `--load chat.json -m other`
         continues a conversation with another model.
         """
+        # a role named with --role is a flag too: what it brought wins like one
+        flag_role = self.sources.get("role", "").startswith("flag")
         for key, value in loaded.settings.items():
             # the profile chooses the endpoint, so the app picks it before the engine exists
             if key == "profile" or value is None:
+                continue
+            if keep_flags and flag_role and self.sources[key].startswith("role "):
                 continue
             if keep_flags and self.sources[key].startswith("flag"):
                 if key != "params":
@@ -261,6 +265,8 @@ class Engine:
         typed, staged = self._unpack(message)
         self._editing = (index, list(self._pending))
         self._pending = staged
+        if typed.startswith("/"):
+            typed = "/" + typed  # it was sent as //text: Enter must not run it as a command
         if staged:
             self.view.info(
                 f"editing message {number}; its {_plural(len(staged), 'attachment')} stay "
@@ -355,6 +361,8 @@ class Engine:
         if self.files is None:
             return
         for message in self._conversation.messages:
+            if not message.attachments:  # the common case, and cheap: autosave runs this
+                continue
             for image in message.images:
                 if image.data is not None and image.sha256 not in self._kept:
                     self.files.keep(image)
@@ -403,10 +411,10 @@ class Engine:
         try:
             return self.send(parsed.text, replacing=None if editing is None else editing[0])
         except ChatReplError as exc:
-            # nothing was sent: the text comes back to the prompt, the edit stays open
+            # nothing was sent: the line comes back to the prompt, the edit stays open
             self._editing = editing
             self.view.error(str(exc))
-            return Outcome(error=exc, prefill=parsed.text)
+            return Outcome(error=exc, prefill=line)
 
     def send(self, text: str, *, replacing: int | None = None) -> Outcome:
         """A new user message (with the files waiting for it, and any @paths it names);

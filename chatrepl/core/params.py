@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -137,6 +136,8 @@ def from_text(key: str, text: str, *, ranges: Ranges = GENERIC) -> Any:
     rule = ranges.get(key)
     value: Any
     if rule is not None and rule.kind == "stops" and not text.strip().startswith("["):
+        import shlex
+
         try:
             value = shlex.split(text)  # /set stop "###" END
         except ValueError as exc:

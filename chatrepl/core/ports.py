@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chatrepl.core.attachments import Attached, Limits, Staged
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.messages import Attachment, ReasoningDelta, StreamEvent, TextDelta, TurnStats
 from chatrepl.core.reply import CompareResult
 from chatrepl.core.transcript import SessionInfo, Transcript
+
+if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
+    from chatrepl.core.attachments import Attached, Limits, Staged
 
 
 class Backend(Protocol):

@@ -29,14 +29,16 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatrepl.core.branches import Branch, Fork
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import TranscriptError
 from chatrepl.core.messages import Attachment, ImageUrl, Message, TurnStats, Usage
 from chatrepl.core.params import KNOWN_KEYS
 from chatrepl.core.settings import SPECS, STORED_SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from chatrepl.core.branches import Branch, Fork
 
 FORMAT = "chatrepl.transcript"
 VERSION = 2
@@ -426,6 +428,8 @@ def _message(data: Any, number: int) -> Message:
 
 def _forks(data: Any, prefix: int, where: str) -> dict[int, Fork]:
     """Forks at absolute indices; `prefix` messages precede the path they hang off."""
+    from chatrepl.core.branches import Branch, Fork  # only for files that have branches
+
     if not isinstance(data, list):
         raise _Bad(f"{where} must be a list")
     forks: dict[int, Fork] = {}
@@ -504,7 +508,7 @@ def _from_chatrepl(doc: dict[str, Any], upgrades: Mapping[int, Upgrade]) -> Tran
     for key in META_KEYS:
         if doc.get(key) is not None:
             meta[key] = _typed(doc[key], str, f"'{key}'")
-    forks = _forks(doc.get("branches") or [], 0, "branches")
+    forks = _forks(doc["branches"], 0, "branches") if doc.get("branches") else {}
     if any(at > len(messages) for at in forks):
         raise _Bad("branches point past the messages")
     conversation = Conversation(messages, forks, **meta)

@@ -651,3 +651,15 @@ def transcript_digest(data: bytes) -> str:
     from chatrepl.core.attachments import digest
 
     return digest(data)
+
+
+def test_a_name_alone_rewrites_the_header_and_later_turns_append() -> None:
+    engine, backend, _ = make_engine()
+    turn(engine, backend, "one")
+    (path,) = sessions()
+    engine.handle("/name the plan")
+    assert store.read_transcript(path).conversation.name == "the plan"
+    inode = path.stat().st_ino
+    turn(engine, backend, "two")
+    assert path.stat().st_ino == inode
+    assert store.read_transcript(path).conversation == engine.conversation

@@ -54,6 +54,10 @@ def test_three_versions_keep_their_order() -> None:
     edit(c, 1, "v4", "b4")  # editing an older version: the new one is listed last
     assert [r.first_line for r in c.branch_rows()] == ["q1", "v2", "v3", "v4"]
     assert [r.current for r in c.branch_rows()] == [False, False, False, True]
+    c.switch_branch(2)  # a middle one: the numbering does not move
+    assert [r.first_line for r in c.branch_rows()] == ["q1", "v2", "v3", "v4"]
+    assert [r.current for r in c.branch_rows()] == [False, True, False, False]
+    assert contents(c) == ["v2", "b2"]
 
 
 def test_branches_further_down_travel_with_their_branch() -> None:

@@ -127,17 +127,25 @@ def test_edit_defaults_to_the_last_message_and_checks_its_number() -> None:
 
 def test_anything_but_a_message_cancels_an_edit() -> None:
     t = Tools()
-    t.chat("q1", "A1", "q2", "A2")
+    t.files.files.update({"a.py": b"a = 1\n", "waiting.md": b"w\n"})
+    t.say("q1 @a.py", "A1")
+    t.chat("q2", "A2")
+    t.say("/attach waiting.md")
     t.say("/edit 1")
+    assert [s.attachment.path for s in t.engine.pending] == ["a.py"]
     t.say("/settings")
     assert "(the edit was cancelled; the message is unchanged)" in t.view.infos
+    # what was waiting before the /edit is waiting again
+    assert [s.attachment.path for s in t.engine.pending] == ["waiting.md"]
+    t.say("/detach")
     t.say("new question", "A3")
-    assert t.texts() == ["q1", "A1", "q2", "A2", "new question", "A3"]
+    assert t.texts()[1:] == ["A1", "q2", "A2", "new question", "A3"]
     assert t.engine.branches() == []
     t.say("/edit 1")
     t.say("")  # Ctrl-C at the prompt clears the line: the edit goes too
     t.say("another", "A4")
     assert t.engine.branches() == [] and len(t.texts()) == 8
+    assert t.texts()[0] == "q1 @a.py\n\na.py:\n```python\na = 1\n```"
 
 
 def test_a_failed_edit_keeps_the_new_message_for_retry_and_the_old_branch() -> None:
@@ -458,3 +466,23 @@ def test_transcript_of_an_attached_conversation_reloads_exactly() -> None:
     again.say("and now?", "Still.")
     assert again.sent[0]["content"][1] == t.sent[0]["content"][1]  # the same image
     assert isinstance(t.view.shown[0], TextDelta)
+
+
+def test_at_in_code_or_a_decorator_is_not_a_file() -> None:
+    t = Tools()
+    text = 'why?\n```python\n@app.route("/users")\ndef users(): ...\n```\nsee `@x.py`'
+    t.say(text, "Because.")
+    assert t.sent[-1]["content"] == text
+    t.say('and @app.get("/x")', "ok")  # not a path: sent as it is
+    assert t.view.errors == []
+
+
+def test_editing_a_message_that_starts_with_a_slash_keeps_it_a_message() -> None:
+    t = Tools()
+    t.say("//etc/hosts is what?", "A file.")
+    assert t.say("/edit").prefill == "//etc/hosts is what?"
+
+
+def test_a_message_that_cannot_go_comes_back_as_typed() -> None:
+    t = Tools()
+    assert t.say("//x @missing.py").prefill == "//x @missing.py"

@@ -193,6 +193,14 @@ def test_attach_text_and_an_image_and_every_bad_path(
     ]:
         term.type(f"/attach {bad}")
         term.wait_for(problem)
+    term.type("/attach data.bin app.py")  # one bad path: nothing is attached
+    term.wait_for("error: data.bin: binary")
+    term.type("/detach")
+    term.wait_for("error: nothing to detach")
+    term.type("/attach app.py")
+    term.wait_for("1 file will join your next message")
+    term.type("/detach")
+    term.wait_for("detached 1 file")
     term.type("/attach app.py dot.png")
     term.wait_for("2 files will join your next message")
     term.type("/attachments")
@@ -275,8 +283,21 @@ def test_parameters_and_roles(fake_server: FakeServer, tools_env: dict[str, str]
         assert "flag --role" in rows["role"]
         terminal.type("/unset top_p")
         terminal.wait_for("top_p: removed")
+        terminal.type("/role off")
+        terminal.wait_for("role: off (its system prompt went with it)")
         say(terminal, "again")
-        assert "top_p" not in fake_server.chat_requests[-1].body
+        body = fake_server.chat_requests[-1].body
+        assert "top_p" not in body and body["messages"][0]["role"] == "user"
+        terminal.type("/role")
+        terminal.wait_for("Roles (/role NAME")
+        terminal.type("/role rev", enter=False)
+        time.sleep(0.3)
+        terminal.child.send("\t")  # Tab completes the role's name
+        terminal.wait_for("> /role reviewer")
+        terminal.type("")
+        terminal.wait_for("role: reviewer (model vision-1)")
+        say(terminal, "and once more")
+        assert fake_server.chat_requests[-1].body["messages"][0]["content"] == "You review code."
     finally:
         terminal.close()
 

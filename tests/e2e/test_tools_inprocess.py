@@ -25,6 +25,9 @@ stop = ["END"]
 [roles.reviewer]
 system = "You review code."
 params = { seed = 7 }
+
+[roles.poet]
+system = "You write verse."
 """
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (2).to_bytes(4, "big") * 2 + b"\x08\x02"
 
@@ -149,3 +152,16 @@ def test_a_missing_at_path_sends_nothing(fake_server: FakeServer, env: dict[str,
     assert "@./missing-notes.md: no such file or folder; nothing was sent" in run.err
     assert fake_server.requests == []
     assert os.path.exists(env["CHATREPL_CONFIG"])
+
+
+def test_a_role_flag_wins_over_the_role_a_resumed_session_had(
+    fake_server: FakeServer, env: dict[str, str]
+) -> None:
+    assert Run(["--role", "reviewer", "first"], env).status == ExitStatus.OK
+    run = Run(["-c", "--role", "poet", "second"], env)
+    assert run.status == ExitStatus.OK, run.err
+    sent = body(fake_server)
+    assert sent["messages"][0] == {"role": "system", "content": "You write verse."}
+    assert [m["content"] for m in sent["messages"][1:]] == ["first", "You said: first", "second"]
+    run = Run(["-c", "third"], env)  # without the flag, the session's own role goes on
+    assert body(fake_server)["messages"][0]["content"] == "You write verse."

@@ -63,7 +63,8 @@ def _set(ctx: CommandContext, args: str) -> None:
     except params.ParamError as exc:
         raise CommandError(str(exc)) from None
     ctx.set_param(key, value, "/set")
-    ctx.view.info(f"{key}: {params.describe_value(value)} (sent with every request)")
+    known = "" if key in params.KNOWN_KEYS else "; chatrepl does not know this key: it goes as is"
+    ctx.view.info(f"{key}: {params.describe_value(value)} (sent with every request{known})")
 
 
 def _unset(ctx: CommandContext, args: str) -> None:

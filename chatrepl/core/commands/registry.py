@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from chatrepl.core.attachments import Attached, Staged
-from chatrepl.core.branches import BranchRow
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import CommandError
-from chatrepl.core.messages import Attachment
-from chatrepl.core.ports import CopyReport, SessionStore, View
+from chatrepl.core.ports import SessionStore, View
 from chatrepl.core.reply import Outcome
 from chatrepl.core.settings import Layer, Settings, closest
 from chatrepl.core.transcript import Transcript
+
+if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
+    from chatrepl.core.attachments import Attached, Staged
+    from chatrepl.core.branches import BranchRow
+    from chatrepl.core.messages import Attachment
+    from chatrepl.core.ports import CopyReport
 
 
 class CommandContext(Protocol):
