@@ -79,6 +79,7 @@ class LocalModelError(ChatReplError):
         super().__init__(message)
         self.missing = missing
 
+
 class AttachmentError(ChatReplError):
     """A file that cannot be attached (missing, unreadable, binary, too large, or an
     image for a model that takes none); nothing was attached or sent."""
