@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatrepl.core import attachments as rules
+from chatrepl.core.attachments import Attached, Limits, Staged
 from chatrepl.core.conversation import Conversation
-from chatrepl.core.errors import TranscriptError
+from chatrepl.core.errors import AttachmentError, EditorError, TranscriptError
 from chatrepl.core.messages import (
+    Attachment,
     Finish,
     Message,
     ReasoningDelta,
@@ -26,6 +29,7 @@ from chatrepl.core.messages import (
     Usage,
     UsageReport,
 )
+from chatrepl.core.ports import CopyReport
 from chatrepl.core.transcript import SessionInfo, Transcript
 
 
@@ -239,6 +243,9 @@ class MemoryStore:
         self.files: dict[str, str] = {}
         self.transcripts: dict[str, Transcript] = {}
         self.new_sessions = 0
+        self.removed: list[Path] = []
+        self.conversations: list[Conversation] = []  # what each save was handed
+        self._file_of_last_save = -1
         self._listing: list[SessionInfo] = []
 
     @property
@@ -247,7 +254,11 @@ class MemoryStore:
 
     @property
     def current(self) -> Path | None:
-        return Path("/memory/sessions/current.jsonl") if self.saves else None
+        # each start_new (a /clear, a /fork) begins another file once something is saved
+        if not self.saves or self._file_of_last_save != self.new_sessions:
+            return None
+        suffix = f"-{self.new_sessions}" if self.new_sessions else ""
+        return Path(f"/memory/sessions/current{suffix}.jsonl")
 
     @property
     def last_listing(self) -> list[SessionInfo]:
@@ -262,6 +273,8 @@ class MemoryStore:
         if not conversation.messages and not self.saves:
             return None
         self.saves.append((list(conversation.messages), dict(settings)))
+        self.conversations.append(conversation)
+        self._file_of_last_save = self.new_sessions
         return self.current
 
     def start_new(self) -> None:
@@ -282,3 +295,74 @@ class MemoryStore:
     def write(self, path: str, text: str) -> Path:
         self.files[path] = text
         return Path(path)
+
+    def remove(self, path: Path) -> None:
+        self.removed.append(path)
+
+
+class MemoryFiles:
+    """A Files port over a dict of path -> bytes, judged by the same rules as the disk's."""
+
+    def __init__(self, files: Mapping[str, bytes] | None = None) -> None:
+        self.files = dict(files or {})
+        self.kept: dict[str, bytes] = {}
+
+    def exists(self, path: str) -> bool:
+        return path in self.files
+
+    def read(
+        self, paths: Sequence[str], *, limits: Limits, staged: Sequence[Staged] = ()
+    ) -> Attached:
+        adding: list[Staged] = []
+        for path in paths:
+            if path not in self.files:
+                raise AttachmentError(f"{path}: no such file")
+            data = self.files[path]
+            problem = rules.check_budget(len(data), staged=staged, adding=adding, limits=limits)
+            if problem:
+                raise AttachmentError(f"{path}: {problem}; nothing was attached")
+            kind = rules.sniff(data)
+            if kind is None:
+                raise AttachmentError(f"{path}: binary")
+            sha = rules.digest(data)
+            if kind == "text":
+                media = rules.text_media_type(path)
+                adding.append(Staged(Attachment(path, len(data), sha, media), data.decode()))
+            else:
+                adding.append(Staged(Attachment(path, len(data), sha, kind, data=data)))
+        return Attached(tuple(adding))
+
+    def keep(self, attachment: Attachment) -> None:
+        assert attachment.data is not None
+        self.kept[attachment.sha256] = attachment.data
+
+    def load(self, attachment: Attachment) -> bytes:
+        if attachment.sha256 not in self.kept:
+            raise AttachmentError(f"image {attachment.path} is gone")
+        return self.kept[attachment.sha256]
+
+
+class FakeClipboard:
+    """Records what was copied; reports the ways it pretends to have used."""
+
+    def __init__(self, used: tuple[str, ...] = ("OSC 52",), problems: tuple[str, ...] = ()):
+        self.copied: list[str] = []
+        self.report = CopyReport(used, problems)
+
+    def copy(self, text: str) -> CopyReport:
+        self.copied.append(text)
+        return self.report
+
+
+class FakeEditor:
+    """Edits text with a function (or fails, like a missing $EDITOR)."""
+
+    def __init__(self, change: Any = None) -> None:
+        self.seen: list[str] = []
+        self.change = change
+
+    def edit(self, text: str) -> str:
+        self.seen.append(text)
+        if self.change is None:
+            raise EditorError("no editor: set $VISUAL or $EDITOR")
+        return str(self.change(text))

@@ -27,12 +27,22 @@ class Terminal:
     """A chatrepl process in a pty, with its screen emulated."""
 
     def __init__(
-        self, args: list[str], env: Mapping[str, str], *, rows: int = ROWS, cols: int = COLS
+        self,
+        args: list[str],
+        env: Mapping[str, str],
+        *,
+        rows: int = ROWS,
+        cols: int = COLS,
+        cwd: str | None = None,
     ) -> None:
         self.screen = pyte.HistoryScreen(cols, rows, history=5000)
         self.stream = pyte.ByteStream(self.screen)
         self.child = pexpect.spawn(
-            sys.executable, ["-m", "chatrepl", *args], env=dict(env), dimensions=(rows, cols)
+            sys.executable,
+            ["-m", "chatrepl", *args],
+            env=dict(env),
+            dimensions=(rows, cols),
+            cwd=cwd,
         )
         self.raw = b""
 

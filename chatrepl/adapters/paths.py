@@ -60,6 +60,11 @@ def sessions_dir(env: Mapping[str, str]) -> Path:
     return data_dir(env) / "sessions"
 
 
+def images_dir(env: Mapping[str, str]) -> Path:
+    """Where attached images are kept, once each, named by their sha256."""
+    return data_dir(env) / "images"
+
+
 def private_dir(path: Path) -> Path:
     """Create `path` (mode 0700) if needed and return it."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -6,11 +6,11 @@ message. After a turn the new messages are *appended* with a single `write` and 
 `fsync`, so the cost per turn stays flat however long the conversation is: about
 0.2 ms at 10, 500 and 2,000 messages, where a full atomic rewrite costs 1 ms, 6 ms and
 20-30 ms and keeps growing (benchmarks/bench_transcripts.py). Anything that is not a
-plain extension (a settings change, /undo, /retry, a new file, a torn tail) rewrites
-the whole file atomically: temp file in the same folder, fsync, rename, fsync the
-folder. A SIGKILL mid-append can at worst leave a cut-off last line, which the loader
-drops (the turn being written had not been saved yet) and the next save repairs by
-rewriting; a SIGKILL mid-rewrite leaves the old file untouched.
+plain extension (a settings change, /undo, /retry, /edit, /branch, /name, a new file,
+a torn tail) rewrites the whole file atomically: temp file in the same folder, fsync,
+rename, fsync the folder. A SIGKILL mid-append can at worst leave a cut-off last line,
+which the loader drops (the turn being written had not been saved yet) and the next
+save repairs by rewriting; a SIGKILL mid-rewrite leaves the old file untouched.
 """
 
 from __future__ import annotations
@@ -48,14 +48,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str | bytes) -> None:
     """Replace `path` with `text` atomically, mode 0600 (temp file, fsync, rename)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
             os.fchmod(fd, 0o600)  # whatever the umask says
-            _write_all(fd, text.encode("utf-8"))
+            _write_all(fd, text.encode("utf-8") if isinstance(text, str) else text)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -106,17 +106,20 @@ class Autosaver:
         self.path: Path | None = None
         self._saved: list[Message] = []  # the messages the file holds
         self._settings: dict[str, Any] | None = None
+        self._meta: tuple[Any, ...] | None = None  # name, parent, branches in the header
         self._dirty = False  # the file must be rewritten before the next append
 
     def start_new(self) -> None:
-        """The next save starts a new file (after /clear or loading another file)."""
+        """The next save starts a new file (after /clear, /fork or loading another file)."""
         self.path, self._saved, self._settings, self._dirty = None, [], None, False
+        self._meta = None
 
     def adopt(self, path: Path, loaded: Transcript) -> None:
         """Continue an existing session file holding `loaded`."""
         self.path = path
         self._saved = list(loaded.conversation.messages)
         self._settings = dict(loaded.settings)
+        self._meta = _meta(loaded.conversation)
         self._dirty = loaded.torn_tail
 
     def save(self, conversation: Conversation, settings: Mapping[str, Any]) -> Path | None:
@@ -126,19 +129,23 @@ class Autosaver:
             return None
         settings = dict(settings)
         saved = self._saved
+        meta = _meta(conversation)
         # list equality tries identity first, in C: a few µs for 2,000 unchanged messages
         grew = len(messages) >= len(saved) and messages[: len(saved)] == saved
-        if self.path is None or self._dirty or settings != self._settings or not grew:
-            self._rewrite(messages, settings)
+        # the header holds the settings, the name and the branches: a change there (an
+        # /edit, a /branch switch) is a rewrite, even when the messages only grew
+        same_head = settings == self._settings and meta == self._meta
+        if self.path is None or self._dirty or not same_head or not grew:
+            self._rewrite(conversation, settings)
         elif len(messages) > len(saved):
             try:
                 self._append(messages[len(saved) :])
             except FileNotFoundError:  # someone deleted the file: write it afresh
-                self._rewrite(messages, settings)
-        self._saved, self._settings = list(messages), settings
+                self._rewrite(conversation, settings)
+        self._saved, self._settings, self._meta = list(messages), settings, meta
         return self.path
 
-    def _rewrite(self, messages: list[Message], settings: Mapping[str, Any]) -> None:
+    def _rewrite(self, conversation: Conversation, settings: Mapping[str, Any]) -> None:
         private_dir(self.folder.parent)
         private_dir(self.folder)
         if self.path is None:
@@ -147,7 +154,8 @@ class Autosaver:
             stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now))
             millis = int(now * 1000) % 1000
             self.path = self.folder / f"{stamp}.{millis:03d}_{secrets.token_hex(2)}{SUFFIX}"
-        text = transcript.header_line(settings) + "".join(map(transcript.message_line, messages))
+        head = transcript.header_line(settings, conversation)
+        text = head + "".join(map(transcript.message_line, conversation.messages))
         write_private(self.path, text)
         self._dirty = False
 
@@ -163,6 +171,11 @@ class Autosaver:
             os.close(fd)
 
 
+def _meta(conversation: Conversation) -> tuple[Any, ...]:
+    # Fork values are immutable and kept by identity: comparing them is cheap
+    return conversation.name, conversation.parent, dict(conversation.forks)
+
+
 def _summary(path: Path, modified: float) -> SessionInfo:
     try:
         loaded = read_transcript(path)
@@ -176,7 +189,13 @@ def _summary(path: Path, modified: float) -> SessionInfo:
     line = first.strip().split("\n", 1)[0]
     line = line if len(line) <= 60 else line[:59] + "…"
     return SessionInfo(
-        path, modified, tuple(dict.fromkeys(models)), loaded.conversation.turns, line
+        path,
+        modified,
+        tuple(dict.fromkeys(models)),
+        loaded.conversation.turns,
+        line,
+        name=loaded.conversation.name,
+        parent=loaded.conversation.parent,
     )
 
 
@@ -263,6 +282,19 @@ class FileSessionStore:
     def write(self, path: str, text: str) -> Path:
         """A file the user named: private and atomic."""
         return write_file(path, text)
+
+    def remove(self, path: Path) -> None:
+        """Delete a session file of this folder (images stay: others may share them)."""
+        if not self._in_sessions(path):
+            raise TranscriptError(f"{path}: not in the sessions folder {self._folder}")
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise TranscriptError(f"{path.name}: already gone") from None
+        except OSError as exc:
+            raise TranscriptError(f"{path}: cannot delete ({exc.strerror or exc})") from None
+        if self.saver.path == path:
+            self.saver.start_new()
 
     def sweep(self, *, older_than: float = 3600.0) -> None:
         """Remove temp files a kill mid-rewrite left behind (an hour old: no writer left)."""

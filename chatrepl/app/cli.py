@@ -27,12 +27,15 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see chatrepl --help)")
 
 
-def _checked(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
+def _checked(parse: Callable[[Any], Any], *, says_what: bool = False) -> Callable[[str], Any]:
     def convert(text: str) -> Any:
         try:
             return parse(text)
         except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"must be {exc}, not {text!r}") from None
+            # a parameter's error already names the key and what it takes
+            raise argparse.ArgumentTypeError(
+                str(exc) if says_what else f"must be {exc}, not {text!r}"
+            ) from None
 
     return convert
 
@@ -52,7 +55,17 @@ def build_parser(*, config_path: str = "see README") -> argparse.ArgumentParser:
         if not spec.flags:
             continue
         # SUPPRESS: only flags actually given land in the namespace (and "off" still counts)
-        if spec.takes_value:
+        if spec.merges:  # -o KEY=VALUE, as often as needed
+            p.add_argument(
+                *spec.flags,
+                dest=spec.name,
+                action="append",
+                type=_checked(spec.parse, says_what=True),
+                metavar=spec.metavar,
+                default=argparse.SUPPRESS,
+                help=spec.help,
+            )
+        elif spec.takes_value:
             p.add_argument(
                 *spec.flags,
                 dest=spec.name,

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chatrepl.app.wiring import Session
-from chatrepl.core.commands.catalog import builtin_commands
-from chatrepl.core.commands.registry import Command
 from chatrepl.ui.terminal import keyboard_echo_off
 from chatrepl.ui.toolbar import banner, toolbar_text
 from chatrepl.ui.views import LazyView
 
 if TYPE_CHECKING:
+    from chatrepl.core.commands.registry import Command
     from chatrepl.core.engine import Engine
 
 
@@ -57,17 +56,27 @@ def run_repl(session: Session) -> int:
     lazy = LazyEngine(lambda: session.build_engine(view, interactive=True))
     if session.loaded is not None:
         lazy.get()  # the resumed conversation is announced before the prompt
-    fallback_commands = builtin_commands()
 
     def commands() -> list[Command]:
         engine = lazy.ready
-        return list(engine.registry) if engine else fallback_commands
+        if engine is not None:
+            return list(engine.registry)
+        # a "/" typed before the warm-up built the engine: the commands load now
+        from chatrepl.core.commands.catalog import builtin_commands
+
+        return builtin_commands()
 
     def toolbar() -> str:
         engine = lazy.ready
         if engine is None:
             return toolbar_text(resolved.settings, 0)
-        return toolbar_text(engine.settings, engine.conversation.turns)
+        conversation = engine.conversation
+        return toolbar_text(
+            engine.settings,
+            conversation.turns,
+            name=conversation.name,
+            attached=len(engine.pending),
+        )
 
     def secrets() -> list[str]:
         engine = lazy.ready
@@ -78,12 +87,31 @@ def run_repl(session: Session) -> int:
         engine = lazy.ready
         return list(engine.known_models) if engine else []
 
+    def roles() -> list[str]:
+        return sorted(session.config.roles) if session.config is not None else []
+
+    def params() -> list[str]:
+        from chatrepl.core.params import KNOWN_KEYS
+
+        engine = lazy.ready
+        current = list((engine.settings.params or {}) if engine else ())
+        first_class = ["model", "temperature", "max_tokens", "system"]
+        return list(dict.fromkeys([*current, *KNOWN_KEYS, *first_class]))
+
+    def edit(text: str) -> str:
+        from chatrepl.adapters.editor import TerminalEditor
+
+        return TerminalEditor(env=environment.env).edit(text)
+
     reader = PromptReader(
         history_path=session.history_path(),
         commands=commands,
         models=models,
         toolbar=toolbar,
         secrets=secrets,
+        roles=roles,
+        params=params,
+        edit=edit,
         input=create_input(environment.stdin),
         output=create_output(environment.stdout),
     )
@@ -91,19 +119,25 @@ def run_repl(session: Session) -> int:
     environment.stdout.write(banner(settings) + "\n")
     environment.stdout.flush()
     _start_warm_up(lazy)
+    prefill = ""  # /edit, /editor, or a message that could not be sent
     while True:
-        line = reader.read()
+        line = reader.read(default=prefill)
+        prefill = ""
         if line is None:
             break
         engine = lazy.get()
         try:
             with keyboard_echo_off(environment.stdin):
                 outcome = engine.handle(line)
+            if outcome.confirm is not None and reader.confirm(outcome.confirm.question):
+                with keyboard_echo_off(environment.stdin):
+                    outcome = engine.handle(outcome.confirm.then)
         except KeyboardInterrupt:
             engine.view.info("cancelled")
             continue
         if outcome.exit:
             break
+        prefill = outcome.prefill or ""
     return 0
 
 

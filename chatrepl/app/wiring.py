@@ -42,7 +42,10 @@ def flag_layer(args: argparse.Namespace) -> Layer:
     origins: dict[str, str] = {}
     for spec in SETTINGS:
         if spec.flags and hasattr(args, spec.name):
-            values[spec.name] = getattr(args, spec.name)
+            value = getattr(args, spec.name)
+            if spec.merges:  # a repeated flag: one table from all of them
+                value = {k: v for given in value for k, v in given.items()}
+            values[spec.name] = value
             origins[spec.name] = f"flag {spec.flags[-1]}"
     if "local_model" in values and "local" not in values:
         values["local"], origins["local"] = True, "flag --local-model"
@@ -75,6 +78,12 @@ def load_settings(
                 raise ConfigError(f"unknown profile '{profile}': no config file defines it")
             config.profile(profile)  # raises, suggesting the closest name
     layers.append(flag_layer(args))
+    role = resolve(*layers).settings.role
+    if role:
+        # a role outranks everything but the flags: `--role r -m other` keeps the flag
+        if config is None:
+            raise ConfigError(f"unknown role '{role}': no config file defines [roles.{role}]")
+        layers.insert(len(layers) - 1, config.role(role))
     return resolve_key(resolve(*layers), env)
 
 
@@ -165,6 +174,7 @@ class Session:
         self.loaded: Transcript | None = None
         self.loaded_from: str | None = None
         self.backend: Backend
+        self.config: ConfigFile | None = None
 
     def __enter__(self) -> Session:
         try:
@@ -191,6 +201,7 @@ class Session:
         if args.resume and args.load:
             raise ConfigError("--continue and --load cannot be used together")
         config = read_config(args.config, env)
+        self.config = config
         self.store = FileSessionStore(sessions_dir(env))
         self._read_transcript()
         profile = "local" if getattr(args, "local", False) else args.profile
@@ -255,16 +266,28 @@ class Session:
 
     def build_engine(self, view: View, *, interactive: bool) -> Any:
         """The engine, with the built-in commands, the store, and the resumed conversation."""
+        from chatrepl.adapters.attachments import DiskFiles
+        from chatrepl.adapters.clipboard import TerminalClipboard
+        from chatrepl.adapters.editor import TerminalEditor
+        from chatrepl.adapters.paths import images_dir
         from chatrepl.core.commands.catalog import builtin_commands
         from chatrepl.core.engine import Engine
 
         environment = self.environment
+        env = environment.env
+        terminal = environment.stdout if environment.stdout_isatty else None
         engine = Engine(
             self.resolved,
             self.backend,
             view,
             commands=builtin_commands(),
             store=self.store,
+            files=DiskFiles(images_dir(env), home=env.get("HOME")),
+            clipboard=TerminalClipboard(terminal=terminal, env=env),
+            editor=TerminalEditor(
+                env=env, stdin=environment.stdin if environment.stdin_isatty else None
+            ),
+            roles=self.config.roles if self.config is not None else {},
             interactive=interactive,
             clock=environment.clock,
             wall_clock=environment.wall_clock,

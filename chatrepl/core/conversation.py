@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatrepl.core.messages import Message, TurnStats
+from chatrepl.core.messages import Attachment, ImageUrl, Message, TurnStats
+from chatrepl.core.params import RESERVED_KEYS
 from chatrepl.core.settings import Settings
+
+if TYPE_CHECKING:
+    from chatrepl.core.branches import BranchRow, Fork
+
+# core.branches is imported where it is used: the branch rules load with the first
+# change to history, not on the way to the first prompt
 
 
 @dataclass(slots=True)
 class Conversation:
-    """User and assistant messages in order. The system prompt lives in Settings."""
+    """User and assistant messages in order (the active path), the earlier branches of
+    edited turns, and the session's name and parent. The system prompt lives in Settings."""
 
     messages: list[Message] = field(default_factory=list)
+    forks: dict[int, Fork] = field(default_factory=dict)
+    name: str | None = None  # /name
+    parent: str | None = None  # the session file this one was forked from
 
-    def add_user(self, text: str) -> None:
+    def add_user(self, text: str, attachments: tuple[Attachment, ...] = ()) -> None:
         """Append the user's message."""
-        self.messages.append(Message("user", text))
+        self.messages.append(Message("user", text, attachments=attachments))
 
     def add_assistant(
         self, text: str, *, reasoning: str = "", stats: TurnStats | None = None
@@ -45,8 +56,17 @@ class Conversation:
         """Remove an unanswered last user message (e.g. the server rejected it)."""
         text = self.pending_user
         if text is not None:
-            self.messages.pop()
+            self.pop()
         return text
+
+    def pop(self) -> Message:
+        """Remove the last message (a reply being replaced)."""
+        message = self.messages.pop()
+        if self.forks:
+            from chatrepl.core import branches
+
+            self.forks = branches.prune(self.messages, self.forks)
+        return message
 
     def undo(self) -> int:
         """Drop the last exchange (the reply, if any, and its user message); count removed."""
@@ -57,21 +77,63 @@ class Conversation:
         if self.messages and self.messages[-1].role == "user":
             self.messages.pop()
             removed += 1
+        if self.forks:
+            from chatrepl.core import branches
+
+            self.forks = branches.prune(self.messages, self.forks)
         return removed
 
     def clear(self) -> None:
         """Start over."""
         self.messages.clear()
+        self.forks = {}
 
     @property
     def turns(self) -> int:
         """How many user messages the conversation holds."""
         return sum(1 for m in self.messages if m.role == "user")
 
-    def payload(self, settings: Settings) -> dict[str, Any]:
-        """The /v1/chat/completions body: the system prompt first, only the options set."""
+    def user_index(self, turn: int) -> int | None:
+        """The index in `messages` of user message number `turn` (1-based)."""
+        seen = 0
+        for index, message in enumerate(self.messages):
+            if message.role == "user":
+                seen += 1
+                if seen == turn:
+                    return index
+        return None
+
+    def replace_from(self, index: int) -> None:
+        """Set the messages from `index` on aside as an earlier branch (an unanswered last
+        message is simply replaced: there is no answer to keep)."""
+        if index == len(self.messages) - 1 and self.messages[index].role == "user":
+            self.pop()
+            return
+        from chatrepl.core import branches
+
+        self.messages, self.forks = branches.split_off(self.messages, self.forks, index)
+
+    def switch_branch(self, number: int) -> BranchRow:
+        """Make branch `number` (as /branches lists it) the active path; its row."""
+        from chatrepl.core import branches
+
+        found = branches.locate(self.messages, self.forks, number)
+        if found is None:
+            raise IndexError(number)
+        self.messages, self.forks = branches.switch(self.messages, self.forks, *found)
+        return branches.rows(self.messages, self.forks)[number - 1]
+
+    def branch_rows(self) -> list[BranchRow]:
+        """Every version of every edited turn on the active path."""
+        from chatrepl.core import branches
+
+        return branches.rows(self.messages, self.forks)
+
+    def payload(self, settings: Settings, *, image_url: ImageUrl | None = None) -> dict[str, Any]:
+        """The /v1/chat/completions body: the system prompt first, only the options set,
+        then the extra parameters (`/set`, `-o`, a profile's params)."""
         messages = [{"role": "system", "content": settings.system}] if settings.system else []
-        messages += [m.to_api() for m in self.messages if m.role != "system"]
+        messages += [m.to_api(image_url) for m in self.messages if m.role != "system"]
         body: dict[str, Any] = {"messages": messages}
         if settings.model:
             body["model"] = settings.model
@@ -82,4 +144,7 @@ class Conversation:
         body["stream"] = settings.stream
         if settings.stream:
             body["stream_options"] = {"include_usage": True}
+        for key, value in (settings.params or {}).items():
+            if key not in RESERVED_KEYS:  # validation refuses them; this is the backstop
+                body[key] = value
         return body

@@ -1,27 +1,46 @@
 """The engine: one entry point, `handle(line)`, for every command and every turn.
 
-It owns the session state (settings with provenance, the conversation, known models)
-and talks to the world only through a Backend, a View and a SessionStore. Nothing
+It owns the session state (settings with provenance, the conversation, known models,
+the files waiting for the next message) and talks to the world only through its ports:
+a Backend, a View, a SessionStore, and the optional Files, Clipboard and Editor. Nothing
 outside changes that state except through its methods, and each line returns an
 `Outcome` for the caller to act on. Failures become one line on the View; the
-conversation is never left in a state that loses what the user typed, and every change
-reaches the session file before the next prompt.
+conversation is never left in a state that loses what the user typed (a message that
+could not be sent comes back as the next prompt's text), and every change reaches the
+session file before the next prompt.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from chatrepl.core import attachments as files_rules
+from chatrepl.core.attachments import Attached, Limits, Staged
+from chatrepl.core.branches import BranchRow
 from chatrepl.core.commands.registry import Command, CommandCall, CommandRegistry, parse
 from chatrepl.core.conversation import Conversation
-from chatrepl.core.errors import ChatReplError, CommandError, TranscriptError
-from chatrepl.core.ports import Backend, SessionStore, View
-from chatrepl.core.reply import Clock, Outcome, ReplyCollector, drain
-from chatrepl.core.settings import Resolved, Settings
+from chatrepl.core.errors import (
+    AttachmentError,
+    ChatReplError,
+    CommandError,
+    TranscriptError,
+)
+from chatrepl.core.messages import Attachment, Message
+from chatrepl.core.ports import Backend, Clipboard, CopyReport, Editor, Files, SessionStore, View
+from chatrepl.core.reply import Clock, Outcome, Reply, ReplyCollector, drain
+from chatrepl.core.settings import Layer, Resolved, Settings, find_role
 from chatrepl.core.transcript import Transcript, settings_of
+
+# what /continue asks, as a user message that is never stored
+CONTINUE_PROMPT = (
+    "Continue exactly where your last reply stopped. Do not repeat anything and add no "
+    "preamble: start with the very next character."
+)
 
 
 class Engine:
@@ -35,6 +54,10 @@ class Engine:
         *,
         commands: Iterable[Command] = (),
         store: SessionStore | None = None,
+        files: Files | None = None,
+        clipboard: Clipboard | None = None,
+        editor: Editor | None = None,
+        roles: Mapping[str, Layer] | None = None,
         autosave: bool | None = None,
         conversation: Conversation | None = None,
         interactive: bool = True,
@@ -45,6 +68,13 @@ class Engine:
         self.backend = backend
         self.view = view
         self.store = store
+        self.files = files
+        self.clipboard = clipboard
+        self.editor = editor
+        self._roles: Mapping[str, Layer] = roles or {}
+        self._pending: list[Staged] = []
+        self._editing: tuple[int, list[Staged]] | None = None  # /edit: (index, pending before)
+        self._kept: set[str] = set()  # sha256 of the images already in the image folder
         # autosave defaults to the setting; /save under --no-save still writes once
         self._autosave = resolved.settings.autosave if autosave is None else autosave
         self._conversation = conversation if conversation is not None else Conversation()
@@ -81,10 +111,49 @@ class Engine:
         """Model ids the endpoint listed (for the /model hint and completion)."""
         return self._known_models
 
+    @property
+    def roles(self) -> Mapping[str, Layer]:
+        """The config file's roles, by name."""
+        return self._roles
+
+    @property
+    def pending(self) -> Sequence[Staged]:
+        """The files waiting to join the next message."""
+        return tuple(self._pending)
+
     def set(self, key: str, value: Any, source: str) -> None:
         """Change one setting (from a slash-command), remembering its source."""
         self._resolved = self._resolved.with_value(key, value, source)
         self._changed()
+
+    def set_param(self, key: str, value: Any, source: str) -> None:
+        """Set one request parameter (None removes it), remembering its source."""
+        self._resolved = self._resolved.with_param(key, value, source)
+        self._changed()
+
+    def use_role(self, name: str | None) -> Layer | None:
+        """Take on a role's system prompt (and model, params), or drop the current one."""
+        role = None if name is None else find_role(self._roles, name)
+        resolved = self._resolved
+        # what the previous role brought goes with it
+        for key, source in list(resolved.sources.items()):
+            if key.startswith("params.") and source.startswith(("role ", "/role ")):
+                resolved = resolved.with_param(key.removeprefix("params."), None, "/role")
+        if resolved.sources.get("system", "").startswith(("role ", "/role ")):
+            resolved = resolved.with_value("system", None, "/role off")
+        if role is None:
+            resolved = resolved.with_value("role", None, "/role off")
+        else:
+            source = f"/role {name}"
+            for key, value in role.values.items():
+                if key == "params":
+                    for param, v in value.items():
+                        resolved = resolved.with_param(param, v, source)
+                else:
+                    resolved = resolved.with_value(key, value, source)
+        self._resolved = resolved
+        self._changed()
+        return role
 
     def list_models(self) -> list[str]:
         """Ask the endpoint for its models and remember them."""
@@ -97,20 +166,72 @@ class Engine:
         With `keep_flags`, a value given as a flag wins: `--load chat.json -m other`
         continues a conversation with another model.
         """
+        # a role named with --role is a flag too: what it brought wins like one
+        flag_role = self.sources.get("role", "").startswith("flag")
         for key, value in loaded.settings.items():
             # the profile chooses the endpoint, so the app picks it before the engine exists
             if key == "profile" or value is None:
                 continue
+            if keep_flags and flag_role and self.sources[key].startswith("role "):
+                continue
             if keep_flags and self.sources[key].startswith("flag"):
+                if key != "params":
+                    continue
+                # a flag's -o KEY=VALUE wins over the transcript's, key by key
+                flagged = {
+                    k: v
+                    for k, v in (self.settings.params or {}).items()
+                    if self.sources.get(f"params.{k}", "").startswith("flag")
+                }
+                self._resolved = self._resolved.with_value(key, value, source)
+                for k, v in flagged.items():
+                    self._resolved = self._resolved.with_param(k, v, f"flag -o {k}")
                 continue
             self._resolved = self._resolved.with_value(key, value, source)
         self._conversation = loaded.conversation
+        self._editing = None
 
     def new_conversation(self) -> None:
         """Start over; the next save starts a new session file."""
         self._conversation = Conversation()
+        self._editing = None
         if self.store is not None:
             self.store.start_new()
+
+    def fork(self, turn: int | None = None, name: str | None = None) -> Path | None:
+        """Go on in a new session file holding this conversation (up to `turn`); the
+        original file is left as it is. The new file's path (None under --no-save)."""
+        if self.store is None:
+            raise CommandError("this session has no sessions folder to fork into")
+        conversation = self._conversation
+        if not conversation.messages:
+            raise CommandError("nothing to fork yet")
+        end = len(conversation.messages)
+        if turn is not None:
+            if not 1 <= turn <= conversation.turns:
+                raise CommandError(f"no turn {turn}: the conversation has {conversation.turns}")
+            end = conversation.user_index(turn + 1) or end
+        parent = self.store.current.name if self.store.current is not None else None
+        kept = conversation.messages[:end]
+        forks = {at: f for at, f in conversation.forks.items() if at < len(kept)}
+        self.store.start_new()
+        self._conversation = Conversation(list(kept), forks, name=name, parent=parent)
+        self._editing = None
+        self._changed()
+        return self.store.current if self._autosave else None
+
+    def rename(self, name: str | None) -> None:
+        """Name the session (None removes the name)."""
+        self._conversation.name = name
+        self._changed()
+
+    def remove_session(self, path: Path) -> None:
+        """Delete a saved session (never the current one)."""
+        if self.store is None:
+            raise CommandError("this session has no sessions folder")
+        if self.store.current is not None and path == self.store.current:
+            raise CommandError("that is the current session: /clear or /load another first")
+        self.store.remove(path)
 
     def undo(self) -> int:
         """Drop the last exchange; how many messages went."""
@@ -123,32 +244,200 @@ class Engine:
         """Write the session file now (even with autosave off), and keep saving after."""
         if self.store is None:
             raise CommandError("this session has no sessions folder to save to")
+        self.keep_images()
         path = self.store.save(self._conversation, settings_of(self.settings))
         self._autosave = True
         return str(path) if path is not None else ""
+
+    # --- branches -------------------------------------------------------------
+
+    def begin_edit(self, turn: int | None = None) -> Outcome:
+        """Put user message `turn` (default: the last) in the prompt; the next message
+        sent replaces it, and what followed it stays as an earlier branch."""
+        conversation = self._conversation
+        if not conversation.turns:
+            raise CommandError("nothing to edit yet: the conversation is empty")
+        number = conversation.turns if turn is None else turn
+        index = conversation.user_index(number)
+        if index is None or number < 1:
+            raise CommandError(f"no message {turn}: the conversation has {conversation.turns}")
+        message = conversation.messages[index]
+        typed, staged = self._unpack(message)
+        self._editing = (index, list(self._pending))
+        self._pending = staged
+        if typed.startswith("/"):
+            typed = "/" + typed  # it was sent as //text: Enter must not run it as a command
+        if staged:
+            self.view.info(
+                f"editing message {number}; its {_plural(len(staged), 'attachment')} stay "
+                "attached (/attachments, /detach)"
+            )
+        return Outcome(prefill=typed)
+
+    def _unpack(self, message: Message) -> tuple[str, list[Staged]]:
+        """The text the user typed and the files that went with it, ready to resend."""
+        split = files_rules.split_blocks(message.content, message.attachments)
+        if split is None:  # not the blocks chatrepl writes: edit the text as it stands
+            return message.content, [Staged(a) for a in message.images]
+        typed, texts = split
+        staged, it = [], iter(texts)
+        for attachment in message.attachments:
+            staged.append(Staged(attachment, None if attachment.is_image else next(it)))
+        return typed, staged
+
+    def branches(self) -> list[BranchRow]:
+        """Every version of every edited turn on the active path."""
+        return self._conversation.branch_rows()
+
+    def switch_branch(self, number: int) -> BranchRow:
+        """Make branch `number` (from /branches) the active path."""
+        try:
+            row = self._conversation.switch_branch(number)
+        except IndexError:
+            count = len(self._conversation.branch_rows())
+            known = f"/branches lists {count}" if count else "no turn has been edited yet"
+            raise CommandError(f"no branch {number}: {known}") from None
+        self._editing = None
+        self._changed()
+        return row
+
+    # --- files ------------------------------------------------------------------
+
+    @property
+    def limits(self) -> Limits:
+        """The attach_max_* settings."""
+        s = self.settings
+        return Limits(file=s.attach_max_file, total=s.attach_max_total, count=s.attach_max_files)
+
+    def _files(self) -> Files:
+        if self.files is None:
+            raise AttachmentError("attaching files is not available in this session")
+        return self.files
+
+    def attach(self, paths: Sequence[str]) -> Attached:
+        """Read files to join the next message; all of them, or (one line) none."""
+        attached = self._files().read(paths, limits=self.limits, staged=self._pending)
+        self._check_images([*self._pending, *attached.staged])
+        self._pending.extend(attached.staged)
+        return attached
+
+    def detach(self) -> int:
+        """Drop the files waiting for the next message; how many went."""
+        count = len(self._pending)
+        self._pending.clear()
+        return count
+
+    def _check_images(self, staged: Sequence[Staged], history: Sequence[Message] = ()) -> None:
+        images = sum(1 for s in staged if s.attachment.is_image)
+        images += sum(len(m.images) for m in history)
+        model = self.settings.model
+        if images and not files_rules.takes_images(model, self.settings.image_models):
+            raise AttachmentError(
+                f"model {model or '(the server default)'} does not take images "
+                f"({_plural(images, 'image')} here): /detach, switch with /model, or add "
+                "it to image_models in the config file"
+            )
+
+    def _mentioned(self, text: str) -> Attached:
+        """The files a message names with @path (a path-like one that is missing is an
+        error; "@alice" is just text)."""
+        found: list[str] = []
+        for mention in files_rules.mentions(text):
+            files = self._files()
+            path = next((p for p in mention.readings() if files.exists(p)), None)
+            if path is not None:
+                found.append(path)
+            elif mention.looks_like_path:
+                raise AttachmentError(
+                    f"@{mention.path}: no such file or folder; nothing was sent "
+                    "(a space after the @ sends it as text)"
+                )
+        if not found:
+            return Attached(())
+        return self._files().read(found, limits=self.limits, staged=self._pending)
+
+    def keep_images(self) -> None:
+        """Put every in-memory image of the conversation into the image folder."""
+        if self.files is None:
+            return
+        for message in self._conversation.messages:
+            if not message.attachments:  # the common case, and cheap: autosave runs this
+                continue
+            for image in message.images:
+                if image.data is not None and image.sha256 not in self._kept:
+                    self.files.keep(image)
+                    self._kept.add(image.sha256)
+
+    def image_url(self, attachment: Attachment) -> str:
+        """An image as the data: URL an `image_url` content part carries."""
+        data = attachment.data
+        if data is None:
+            data = self._files().load(attachment)
+        return f"data:{attachment.media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+    # --- the clipboard and the editor ---------------------------------------------
+
+    def copy(self, text: str) -> CopyReport:
+        """Put text on the clipboard(s)."""
+        if self.clipboard is None:
+            raise CommandError("no clipboard in this session")
+        return self.clipboard.copy(text)
+
+    def edit_text(self, text: str) -> str:
+        """Let the user edit text in $VISUAL/$EDITOR."""
+        if self.editor is None:
+            raise CommandError("no editor in this session")
+        return self.editor.edit(text)
 
     # --- dispatch -------------------------------------------------------------
 
     def handle(self, line: str) -> Outcome:
         """Run one line the user entered: a slash-command or a message."""
+        # an /edit applies to the very next line only: anything else cancels it
+        editing, self._editing = self._editing, None
+        parsed = parse(line)
+        if (not line.strip() or isinstance(parsed, CommandCall)) and editing is not None:
+            self._pending = editing[1]
+            if line.strip():
+                self.view.info("(the edit was cancelled; the message is unchanged)")
         if not line.strip():
             return Outcome()
-        parsed = parse(line)
         try:
             if isinstance(parsed, CommandCall):
                 return self.registry.find(parsed.name).handler(self, parsed.args) or Outcome()
-            return self.send(parsed.text)
         except ChatReplError as exc:
             self.view.error(str(exc))
             return Outcome(error=exc)
+        try:
+            return self.send(parsed.text, replacing=None if editing is None else editing[0])
+        except ChatReplError as exc:
+            # nothing was sent: the line comes back to the prompt, the edit stays open
+            self._editing = editing
+            self.view.error(str(exc))
+            return Outcome(error=exc, prefill=line)
 
-    def send(self, text: str) -> Outcome:
-        """A new user message; a failed, unanswered one before it is dropped."""
-        if self._conversation.pending_user is not None:
+    def send(self, text: str, *, replacing: int | None = None) -> Outcome:
+        """A new user message (with the files waiting for it, and any @paths it names);
+        a failed, unanswered one before it is dropped. With `replacing`, the message at
+        that index and everything after it become an earlier branch first.
+
+        Raises (having changed nothing) when an attachment cannot go.
+        """
+        mentioned = self._mentioned(text)
+        staged = [*self._pending, *mentioned.staged]
+        history = self._conversation.messages
+        self._check_images(staged, history if replacing is None else history[:replacing])
+        for skipped in mentioned.skipped:
+            self.view.info(f"skipped {skipped}")
+        if replacing is not None:
+            self._conversation.replace_from(replacing)
+        elif self._conversation.pending_user is not None:
             self._conversation.drop_pending_user()
             if self.interactive:
                 self.view.info("(the unanswered message was dropped; ↑ recalls it)")
-        self._conversation.add_user(text)
+        content = files_rules.compose(text, staged)
+        self._conversation.add_user(content, tuple(s.attachment for s in staged))
+        self._pending = []
         return self._run_turn()
 
     def retry(self) -> Outcome:
@@ -156,8 +445,42 @@ class Engine:
         if self._conversation.pending_user is None:
             if self._conversation.last_user() is None:
                 raise CommandError("nothing to retry yet")
-            self._conversation.messages.pop()  # the reply being replaced
+            self._conversation.pop()  # the reply being replaced
         return self._run_turn()
+
+    def continue_reply(self) -> Outcome:
+        """Ask the model to go on with a reply that stopped early (max_tokens, Ctrl-C, a
+        cut stream), and append what comes to it."""
+        messages = self._conversation.messages
+        last = messages[-1] if messages else None
+        if last is None or last.role != "assistant":
+            raise CommandError("nothing to continue: the last message is not a reply")
+        stats = last.stats
+        cut = stats is None or stats.interrupted or stats.truncated
+        if stats is not None and not cut and stats.finish_reason not in ("length", "error", None):
+            raise CommandError(
+                f"the last reply is complete (finish reason {stats.finish_reason}); "
+                "nothing to continue"
+            )
+        scratch = Conversation([*messages, Message("user", CONTINUE_PROMPT)])
+        reply = self._stream(self._payload(scratch))
+        if not reply.text:
+            self._report_empty(reply, hint=False)
+            if reply.error is None and not reply.interrupted:
+                self.view.info("(the model had nothing to add)")
+            return Outcome(error=reply.error, interrupted=reply.interrupted)
+        self.view.end_reply(reply.stats)
+        merged = Message(
+            "assistant",
+            last.content + reply.text,
+            last.reasoning + reply.reasoning,
+            reply.stats,
+        )
+        self._conversation.messages[-1] = merged
+        if reply.error is not None:
+            self.view.error(f"{reply.error} (partial continuation kept)")
+        self._changed()
+        return Outcome(error=reply.error, interrupted=reply.interrupted, reply=merged)
 
     def compare(self, models: list[str], question: str | None = None) -> None:
         """Ask several models the same thing and show the answers side by side.
@@ -177,35 +500,54 @@ class Engine:
         if question is not None:
             scratch.add_user(question)
         settings = replace(self.settings, stream=True)
+        payload = scratch.payload(settings, image_url=self.image_url)
         self.view.info(f"asking {', '.join(models)}…")
-        self.view.compare(compare(self.backend, scratch.payload(settings), models))
+        self.view.compare(compare(self.backend, payload, models))
 
     # --- one turn -------------------------------------------------------------
 
-    def _run_turn(self) -> Outcome:
+    def _payload(self, conversation: Conversation) -> dict[str, Any]:
+        """The request body (AttachmentError when an image has gone from its folder)."""
+        return conversation.payload(self.settings, image_url=self.image_url)
+
+    def _stream(self, payload: dict[str, Any]) -> Reply:
+        """Send one request and show the reply as it streams."""
         settings = self.settings
-        payload = self._conversation.payload(settings)
         collector = ReplyCollector(
             model=settings.model,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
+            params=settings.params,
             clock=self._clock,
             wall_clock=self._wall_clock,
         )
         self.view.begin_reply()
-        reply = drain(
+        return drain(
             lambda: self.backend.stream(payload),
             collector,
             show=self.view.show,
             notice=self.view.notice,
         )
+
+    def _report_empty(self, reply: Reply, *, hint: bool = True) -> None:
+        # nothing to keep: an empty assistant message would be sent back next turn
+        self.view.end_reply(None)
+        if reply.error is not None:
+            self.view.error(self._failure_line(reply.error) if hint else str(reply.error))
+        elif reply.interrupted:
+            again = "/retry resends" if hint else "/continue asks again"
+            self.view.info(f"(interrupted before the reply began; {again})")
+
+    def _run_turn(self) -> Outcome:
+        try:
+            payload = self._payload(self._conversation)
+        except ChatReplError as exc:
+            self.view.error(self._failure_line(exc))
+            self._changed()  # the message is kept for /retry
+            return Outcome(error=exc)
+        reply = self._stream(payload)
         if not reply.text and (reply.error is not None or reply.interrupted):
-            # nothing to keep: an empty assistant message would be sent back next turn
-            self.view.end_reply(None)
-            if reply.error is not None:
-                self.view.error(self._failure_line(reply.error))
-            else:
-                self.view.info("(interrupted before the reply began; /retry resends)")
+            self._report_empty(reply)
             self._changed()  # the pending message is kept for /retry
             return Outcome(error=reply.error, interrupted=reply.interrupted)
         self.view.end_reply(reply.stats)
@@ -225,6 +567,11 @@ class Engine:
         if self.store is None or not self._autosave:
             return
         try:
+            self.keep_images()
             self.store.save(self._conversation, settings_of(self.settings))
-        except TranscriptError as exc:
+        except (TranscriptError, AttachmentError) as exc:
             self.view.error(f"autosave failed: {exc}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"

@@ -78,3 +78,16 @@ class LocalModelError(ChatReplError):
     def __init__(self, message: str, *, missing: str | None = None) -> None:
         super().__init__(message)
         self.missing = missing
+
+
+class AttachmentError(ChatReplError):
+    """A file that cannot be attached (missing, unreadable, binary, too large, or an
+    image for a model that takes none); nothing was attached or sent."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class EditorError(ChatReplError):
+    """$VISUAL/$EDITOR is missing, or failed; the input is unchanged."""
+
+    exit_status = ExitStatus.USAGE

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
 
@@ -31,6 +32,7 @@ class TurnStats:
     finish_reason: str | None = None
     interrupted: bool = False  # the user pressed Ctrl-C mid-reply
     truncated: bool = False  # the stream ended without a finish reason
+    params: Mapping[str, Any] | None = None  # the extra request parameters it was asked with
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -43,17 +45,54 @@ class TurnStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that went with a user message, as the transcript records it.
+
+    A text file's content is part of the message's text (a fenced block), so only its
+    path, size, digest and media type are kept here. An image's bytes live once in a
+    content-addressed folder (by `sha256`); `data` holds them while they are in memory
+    and takes no part in equality, so a reloaded message equals the one that was sent.
+    """
+
+    path: str
+    size: int
+    sha256: str
+    media_type: str
+    data: bytes | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_image(self) -> bool:
+        """Whether it goes to the model as an image content part."""
+        return self.media_type.startswith("image/")
+
+
+ImageUrl = Callable[[Attachment], str]  # an image attachment -> its data: URL
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """One chat message. `reasoning` and `stats` are ours: never sent to the API."""
+    """One chat message. `reasoning`, `stats` and `attachments` are ours: never sent as
+    they are (an image attachment becomes an `image_url` content part)."""
 
     role: Role
     content: str
     reasoning: str = ""
     stats: TurnStats | None = None
+    attachments: tuple[Attachment, ...] = ()
 
-    def to_api(self) -> dict[str, str]:
-        """The message as the chat-completions API expects it."""
-        return {"role": self.role, "content": self.content}
+    @property
+    def images(self) -> tuple[Attachment, ...]:
+        """The attachments sent as image content parts."""
+        return tuple(a for a in self.attachments if a.is_image)
+
+    def to_api(self, image_url: ImageUrl | None = None) -> dict[str, Any]:
+        """The message as the chat-completions API expects it: text, then any images."""
+        images = self.images
+        if not images or image_url is None:
+            return {"role": self.role, "content": self.content}
+        parts: list[dict[str, Any]] = [{"type": "text", "text": self.content}]
+        parts += [{"type": "image_url", "image_url": {"url": image_url(a)}} for a in images]
+        return {"role": self.role, "content": parts}
 
 
 # --- stream events: what a Backend yields while a reply streams -------------------

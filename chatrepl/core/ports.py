@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chatrepl.core.conversation import Conversation
-from chatrepl.core.messages import ReasoningDelta, StreamEvent, TextDelta, TurnStats
+from chatrepl.core.messages import Attachment, ReasoningDelta, StreamEvent, TextDelta, TurnStats
 from chatrepl.core.reply import CompareResult
 from chatrepl.core.transcript import SessionInfo, Transcript
+
+if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
+    from chatrepl.core.attachments import Attached, Limits, Staged
 
 
 class Backend(Protocol):
@@ -104,4 +108,55 @@ class SessionStore(Protocol):
 
     def write(self, path: str, text: str) -> Path:
         """Write a file the user named (private, atomic)."""
+        ...
+
+    def remove(self, path: Path) -> None:
+        """Delete a saved session (`/sessions rm N`)."""
+        ...
+
+
+class Files(Protocol):
+    """The files a user attaches, and the folder images are kept in (by sha256)."""
+
+    def read(
+        self, paths: Sequence[str], *, limits: Limits, staged: Sequence[Staged] = ()
+    ) -> Attached:
+        """Read files (a folder: its text files) to attach; AttachmentError (one line,
+        nothing read) for a missing, unreadable, binary or too-large one."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """Whether an `@path` in a message names a file or folder."""
+        ...
+
+    def keep(self, attachment: Attachment) -> None:
+        """Store an image's bytes in the image folder, once per sha256."""
+        ...
+
+    def load(self, attachment: Attachment) -> bytes:
+        """An image's bytes from the image folder; AttachmentError when it is gone."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    """How a copy went: the ways it reached a clipboard, and the ways that failed."""
+
+    used: tuple[str, ...]  # "OSC 52 (tmux passthrough)", "xclip"
+    problems: tuple[str, ...] = ()  # "OSC 52: 140 KB base64 is over the ~100 KB terminals take"
+
+
+class Clipboard(Protocol):
+    """The user's clipboard: the terminal's (OSC 52) and the platform's tool."""
+
+    def copy(self, text: str) -> CopyReport:
+        """Put `text` on every clipboard within reach."""
+        ...
+
+
+class Editor(Protocol):
+    """$VISUAL / $EDITOR."""
+
+    def edit(self, text: str) -> str:
+        """Let the user edit `text`; EditorError (one line) when there is no editor."""
         ...

@@ -10,8 +10,9 @@ for it to read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from chatrepl.core.errors import ChatReplError
 from chatrepl.core.messages import (
@@ -58,6 +59,7 @@ class ReplyCollector:
         "finish",
         "max_tokens",
         "model",
+        "params",
         "temperature",
         "usage",
     )
@@ -68,12 +70,14 @@ class ReplyCollector:
         model: str | None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        params: Mapping[str, Any] | None = None,
         clock: Clock,
         wall_clock: Clock,
     ) -> None:
         self.model = model
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.params = dict(params) if params else None
         self._clock = clock
         self._started_at = wall_clock()
         self._start = clock()
@@ -114,6 +118,7 @@ class ReplyCollector:
             finish_reason=self.finish if error is None else "error",
             interrupted=interrupted,
             truncated=not interrupted and self.finish is None,
+            params=self.params,
         )
         return Reply(self.text, "".join(self._reasoning), stats, error)
 
@@ -184,6 +189,14 @@ class CompareResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirm:
+    """A question the REPL asks before running `then` (`/sessions rm N` asks first)."""
+
+    question: str
+    then: str  # the line to run on "yes"
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one line of input did, for the caller (the REPL, one-shot mode) to act on."""
 
@@ -191,3 +204,6 @@ class Outcome:
     interrupted: bool = False
     exit: bool = False  # /exit: leave the REPL
     reply: Message | None = None  # the assistant message a turn committed, if any
+    # text for the next prompt, cursor at the end: /edit, /editor, an unsent message
+    prefill: str | None = None
+    confirm: Confirm | None = None

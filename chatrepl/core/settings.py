@@ -13,9 +13,28 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from chatrepl.core.errors import ConfigError
+from chatrepl.core.params import parse_params
 
 TEMPERATURE_RANGE = (0.0, 2.0)
 DEFAULT_TIMEOUT = 600.0
+# Models that take image input unless the config says otherwise (`image_models`):
+# Heroku's Claude 4.5 / 4.6 ids, and the well-known vision families elsewhere.
+DEFAULT_IMAGE_MODELS = (
+    "claude-4-5-*",
+    "claude-4-6-*",
+    "claude-*-4-5",
+    "claude-*-4-6",
+    "claude-sonnet-4*",
+    "claude-opus-4*",
+    "gpt-4o*",
+    "gpt-4.1*",
+    "gpt-5*",
+    "*vision*",
+    "*-vl*",
+    "llava*",
+    "gemma3*",
+    "pixtral*",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +133,61 @@ def parse_boolean(value: Any) -> bool:
     return value
 
 
+def parse_name(value: Any) -> str | None:
+    """A name (a role): one word; empty or "off" means none."""
+    text = parse_optional_text(value)
+    if text is not None and (not text.strip() or len(text.split()) != 1):
+        raise ValueError("a name without spaces")
+    return None if text is None else text.strip()
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2}
+
+
+def parse_size(value: Any) -> int:
+    """A size in bytes: 4096, "512K", "5MB"."""
+    bad = ValueError('a size in bytes, like 1048576, "512K" or "5MB"')
+    if isinstance(value, bool):
+        raise bad
+    if isinstance(value, int):
+        number, unit = float(value), ""
+    elif isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        digits = text.rstrip("kmb")
+        unit = text[len(digits) :]
+        try:
+            number = float(digits)
+        except ValueError:
+            raise bad from None
+    else:
+        raise bad
+    if unit not in _SIZE_UNITS or number <= 0:
+        raise bad
+    return int(number * _SIZE_UNITS[unit])
+
+
+def parse_count(value: Any) -> int:
+    """A positive whole number."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("a positive whole number")
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError("a positive whole number") from None
+    if n <= 0:
+        raise ValueError("a positive whole number")
+    return n
+
+
+def parse_patterns(value: Any) -> tuple[str, ...]:
+    """A list of model-name patterns (`*` matches anything): ["gpt-4o*", "llava*"]."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError('a list of model-name patterns, like ["gpt-4o*", "llava*"]')
+    return tuple(value)
+
+
 def _not_configurable(value: Any) -> Any:
     raise ValueError("not settable here")
 
@@ -141,6 +215,7 @@ class SettingSpec:
     config: bool = True  # may appear in the config file and its profiles
     shown: bool = False  # a row of /settings
     stored: bool = False  # recorded in transcripts (never the URL or the key)
+    merges: bool = False  # a table: each layer adds keys; its flag may be repeated
 
     @property
     def takes_value(self) -> bool:
@@ -254,6 +329,33 @@ class Settings:
         flags=("--local-model",),
         metavar="PATH.gguf",
     )
+    params: Mapping[str, Any] | None = _setting(
+        None,
+        parse_params,
+        "a request parameter, e.g. top_p=0.9 or stop='[\"END\"]' (repeatable)",
+        flags=("-o", "--param"),
+        metavar="KEY=VALUE",
+        shown=True,
+        stored=True,
+        merges=True,
+    )
+    role: str | None = _setting(
+        None,
+        parse_name,
+        "use [roles.NAME] from the config file (its system prompt, model, params)",
+        flags=("--role",),
+        metavar="NAME",
+        shown=True,
+        stored=True,
+    )
+    image_models: tuple[str, ...] = _setting(
+        DEFAULT_IMAGE_MODELS, parse_patterns, "models that take image attachments"
+    )
+    attach_max_file: int = _setting(5 * 1024**2, parse_size, "the largest file /attach takes")
+    attach_max_total: int = _setting(
+        20 * 1024**2, parse_size, "the most one message may carry in attachments"
+    )
+    attach_max_files: int = _setting(50, parse_count, "the most files one message may carry")
     profile: str | None = _setting(
         None, parse_text, "the profile in use", config=False, shown=True, stored=True
     )
@@ -264,7 +366,8 @@ SETTINGS: tuple[SettingSpec, ...] = tuple(
 )
 SPECS: Mapping[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
 PARSERS: Mapping[str, Callable[[Any], Any]] = {s.name: s.parse for s in SETTINGS if s.config}
-CONFIG_KEYS = (*PARSERS, "profile", "profiles")
+CONFIG_KEYS = (*PARSERS, "profile", "profiles", "roles")
+ROLE_KEYS = ("system", "model", "temperature", "max_tokens", "params")
 SETTING_NAMES = tuple(spec.name for spec in SETTINGS)
 SHOWN_SETTINGS = tuple(spec.name for spec in SETTINGS if spec.shown)
 STORED_SETTINGS = tuple(spec.name for spec in SETTINGS if spec.stored)
@@ -303,27 +406,60 @@ class Resolved:
 
     def with_value(self, key: str, value: Any, source: str) -> Resolved:
         """A copy with one setting changed, e.g. by a slash-command."""
-        return Resolved(replace(self.settings, **{key: value}), {**self.sources, key: source})
+        sources = {**self.sources, key: source}
+        if SPECS[key].merges:  # the whole table is replaced: each of its keys too
+            value = dict(value) if value else None
+            sources = {k: v for k, v in sources.items() if not k.startswith(f"{key}.")}
+            sources.update({f"{key}.{sub}": source for sub in value or {}})
+        return Resolved(replace(self.settings, **{key: value}), sources)
+
+    def with_param(self, name: str, value: Any, source: str) -> Resolved:
+        """A copy with one request parameter set (or removed, for None)."""
+        params = dict(self.settings.params or {})
+        sources = {**self.sources}
+        if value is None:
+            params.pop(name, None)
+            sources.pop(f"params.{name}", None)
+        else:
+            params[name] = value
+            sources[f"params.{name}"] = source
+        sources["params"] = source
+        settings = replace(self.settings, params=params or None)
+        return Resolved(settings, sources)
 
 
 def resolve(*layers: Layer) -> Resolved:
-    """Merge layers, later ones winning, remembering where each value came from."""
+    """Merge layers, later ones winning, remembering where each value came from.
+
+    A table-valued setting (`params`) merges key by key instead, and each of its keys
+    remembers its own source as `params.KEY`.
+    """
     values: dict[str, Any] = {}
     sources = {name: "default" for name in SETTING_NAMES}
     for layer in layers:
         for key, value in layer.values.items():
-            values[key] = value
+            if SPECS[key].merges and value is not None:
+                values[key] = {**(values.get(key) or {}), **value} or None
+                sources.update({f"{key}.{sub}": layer.origin(key) for sub in value})
+            else:
+                values[key] = value
             sources[key] = layer.origin(key)
     return Resolved(Settings(**values), sources)
 
 
 @dataclass(frozen=True, slots=True)
 class ConfigFile:
-    """A parsed config file: its top-level layer, its profiles, and the default profile."""
+    """A parsed config file: its top-level layer, its profiles, the default profile, and
+    its roles (named system prompts, each a layer of its own)."""
 
     base: Layer
     profiles: Mapping[str, Layer]
     default_profile: str | None
+    roles: Mapping[str, Layer] = field(default_factory=dict)
+
+    def role(self, name: str) -> Layer:
+        """The named role's layer, or a ConfigError naming the closest one."""
+        return find_role(self.roles, name)
 
     def profile(self, name: str) -> Layer:
         """The named profile's layer, or a ConfigError naming the closest one."""
@@ -335,19 +471,56 @@ class ConfigFile:
         raise ConfigError(f"unknown profile '{name}'{suggestion}")
 
 
-def _validate_table(table: Mapping[str, Any], *, path: str, where: str) -> dict[str, Any]:
+def find_role(roles: Mapping[str, Layer], name: str) -> Layer:
+    """The named role, or a ConfigError naming the closest (or the known) roles."""
+    if name in roles:
+        return roles[name]
+    hint = closest(name, list(roles))
+    known = ", ".join(sorted(roles)) or "none: add [roles.NAME] to the config file"
+    suggestion = f" (did you mean '{hint}'?)" if hint else f" (known: {known})"
+    raise ConfigError(f"unknown role '{name}'{suggestion}")
+
+
+def _validate_table(
+    table: Mapping[str, Any], *, path: str, where: str, keys: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    allowed = PARSERS if keys is None else {k: PARSERS[k] for k in keys}
     values: dict[str, Any] = {}
     for key, raw in table.items():
-        if key not in PARSERS:
-            # the top level also accepts `profile` and `profiles`: suggest those too
-            hint = closest(key, list(CONFIG_KEYS if not where else PARSERS))
+        if key not in allowed:
+            # the top level also accepts `profile`, `profiles` and `roles`: suggest those too
+            hint = closest(key, list(CONFIG_KEYS if not where else allowed))
             tip = f"; did you mean '{hint}'?" if hint else ""
             raise ConfigError(f"{path}: unknown key '{where}{key}'{tip}")
+        if SPECS[key].merges:
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{path}: '{where}{key}' must be a table like [...{key}]")
+            try:
+                values[key] = allowed[key](raw)
+            except ValueError as exc:
+                raise ConfigError(f"{path}: [{where}{key}] {exc}") from None
+            continue
         try:
-            values[key] = PARSERS[key](raw)
+            values[key] = allowed[key](raw)
         except ValueError as exc:
             raise ConfigError(f"{path}: '{where}{key}' must be {exc}, not {raw!r}") from None
     return values
+
+
+def _roles(table: Any, *, path: str) -> dict[str, Layer]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: 'roles' must be a table like [roles.NAME]")
+    roles: dict[str, Layer] = {}
+    for name, spec in table.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{path}: 'roles.{name}' must be a table [roles.{name}]")
+        if len(name.split()) != 1:
+            raise ConfigError(f"{path}: role name {name!r} must be one word")
+        values = _validate_table(spec, path=path, where=f"roles.{name}.", keys=ROLE_KEYS)
+        if not values.get("system"):
+            raise ConfigError(f"{path}: 'roles.{name}' needs a system = \"…\" prompt")
+        roles[name] = Layer(f"role {name}", {**values, "role": name})
+    return roles
 
 
 def from_toml(text: str, *, path: str) -> ConfigFile:
@@ -359,6 +532,7 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     profiles_table = data.pop("profiles", {})
+    roles = _roles(data.pop("roles", {}), path=path)
     default_profile = data.pop("profile", None)
     if default_profile is not None and not isinstance(default_profile, str):
         raise ConfigError(f"{path}: 'profile' must be a profile name, not {default_profile!r}")
@@ -371,7 +545,14 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
             raise ConfigError(f"{path}: 'profiles.{name}' must be a table [profiles.{name}]")
         values = _validate_table(table, path=path, where=f"profiles.{name}.")
         profiles[name] = Layer(f"config {path} [profiles.{name}]", {**values, "profile": name})
-    config = ConfigFile(base, profiles, default_profile)
+    config = ConfigFile(base, profiles, default_profile, roles)
+    for layer in (base, *profiles.values()):
+        role = layer.values.get("role")
+        if role is not None and role not in roles:
+            try:
+                find_role(roles, role)
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
     if default_profile is not None:
         try:
             config.profile(default_profile)  # fail early on a typo
@@ -434,7 +615,11 @@ def api_base(url: str) -> str:
 def describe(key: str, value: Any) -> str:
     """A setting's value as /settings shows it."""
     if value is None:
-        return "off" if key in {"max_tokens", "system"} else "(not set)"
+        if key == "params":
+            return "(none: /set KEY VALUE)"
+        return "off" if key in {"max_tokens", "system", "role"} else "(not set)"
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value))
     if isinstance(value, Secret):
         return value.masked()
     if isinstance(value, bool):

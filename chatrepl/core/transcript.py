@@ -10,8 +10,14 @@
 - a plain JSON list of chat messages, and a chat-completions request body.
 
 A message is an OpenAI chat message (`role`, `content`) plus chatrepl's own keys,
-`reasoning` and `stats`, which are never sent to the API. The API key is not a
-setting a transcript can hold: only `SETTING_KEYS` are written.
+`reasoning`, `stats` and `attachments`, which are never sent to the API as they are.
+The API key is not a setting a transcript can hold: only `SETTING_KEYS` are written.
+
+Version 2 adds optional keys only: a message's `attachments` (path, size, sha256,
+media type; a text file's content is in the message's text, an image's bytes are in
+the sessions' content-addressed image folder), `stats.params`, and the header's `name`,
+`parent` (the session this one was forked from) and `branches` (the earlier versions
+of edited turns; see core/branches.py).
 """
 
 from __future__ import annotations
@@ -23,12 +29,16 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import TranscriptError
-from chatrepl.core.messages import Message, TurnStats, Usage
+from chatrepl.core.messages import Attachment, ImageUrl, Message, TurnStats, Usage
+from chatrepl.core.params import KNOWN_KEYS
 from chatrepl.core.settings import SPECS, STORED_SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from chatrepl.core.branches import Branch, Fork
 
 FORMAT = "chatrepl.transcript"
 VERSION = 2
@@ -61,6 +71,13 @@ _STATS_FIELDS: tuple[tuple[str, str, type], ...] = (
     ("truncated", "truncated", bool),
 )
 _USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_ATTACHMENT_FIELDS: tuple[tuple[str, type], ...] = (
+    ("path", str),
+    ("size", int),
+    ("sha256", str),
+    ("media_type", str),
+)
+META_KEYS = ("name", "parent")  # session metadata kept in the header beside `settings`
 
 
 @dataclass(slots=True)
@@ -82,6 +99,8 @@ class SessionInfo:
     turns: int = 0
     first_line: str = ""
     problem: str | None = None  # set when the file cannot be read
+    name: str | None = None  # /name
+    parent: str | None = None  # the session file it was forked from
 
 
 class _Bad(Exception):
@@ -90,7 +109,10 @@ class _Bad(Exception):
 
 def settings_of(settings: Settings) -> dict[str, Any]:
     """The settings a transcript records (never the key); unset ones left out."""
-    return {k: getattr(settings, k) for k in SETTING_KEYS if getattr(settings, k) is not None}
+    out = {k: getattr(settings, k) for k in SETTING_KEYS if getattr(settings, k) is not None}
+    if "params" in out:
+        out["params"] = dict(out["params"])
+    return out
 
 
 # --- writing ------------------------------------------------------------------------
@@ -119,8 +141,41 @@ def message_to_dict(message: Message) -> dict[str, Any]:
             stats["usage"] = {
                 k: getattr(usage, k) for k in _USAGE_FIELDS if getattr(usage, k) is not None
             }
+        if message.stats.params:
+            stats["params"] = dict(message.stats.params)
         data["stats"] = stats
+    if message.attachments:
+        data["attachments"] = [
+            {key: getattr(a, key) for key, _ in _ATTACHMENT_FIELDS} for a in message.attachments
+        ]
     return data
+
+
+def _branch_to_dict(branch: Branch) -> dict[str, Any]:
+    data: dict[str, Any] = {"messages": [message_to_dict(m) for m in branch.messages]}
+    if branch.forks:
+        data["branches"] = [fork_to_dict(f) for f in branch.forks]
+    return data
+
+
+def fork_to_dict(fork: Fork) -> dict[str, Any]:
+    """An edited turn's earlier versions as a JSON object."""
+    return {
+        "at": fork.at,
+        "position": fork.position,
+        "others": [_branch_to_dict(b) for b in fork.others],
+    }
+
+
+def meta_of(conversation: Conversation) -> dict[str, Any]:
+    """The header's session metadata: name, parent and branches (only those set)."""
+    meta: dict[str, Any] = {k: getattr(conversation, k) for k in META_KEYS}
+    meta = {k: v for k, v in meta.items() if v is not None}
+    if conversation.forks:
+        meta["branches"] = [
+            fork_to_dict(conversation.forks[at]) for at in sorted(conversation.forks)
+        ]
+    return meta
 
 
 def _json(value: Any) -> str:
@@ -132,10 +187,16 @@ def _settings_block(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {k: settings.get(k) for k in SETTING_KEYS}
 
 
-def header_line(settings: Mapping[str, Any]) -> str:
-    """The first line of a JSON Lines transcript."""
+def _head(settings: Mapping[str, Any], conversation: Conversation | None) -> dict[str, Any]:
     head = {"format": FORMAT, "version": VERSION, "settings": _settings_block(settings)}
-    return _json(head) + "\n"
+    if conversation is not None:
+        head.update(meta_of(conversation))
+    return head
+
+
+def header_line(settings: Mapping[str, Any], conversation: Conversation | None = None) -> str:
+    """The first line of a JSON Lines transcript (with the conversation's metadata)."""
+    return _json(_head(settings, conversation)) + "\n"
 
 
 def message_line(message: Message) -> str:
@@ -144,26 +205,39 @@ def message_line(message: Message) -> str:
 
 
 def dumps(conversation: Conversation, settings: Mapping[str, Any]) -> str:
-    """The JSON document: pretty header, then one message object per line."""
-    head = {"format": FORMAT, "version": VERSION, "settings": _settings_block(settings)}
+    """The JSON document: pretty header, then one message (or edited turn) per line."""
+    head = _head(settings, None)
+    meta = meta_of(conversation)
+    forks = meta.pop("branches", None)
+    head.update(meta)
     text = json.dumps(head, ensure_ascii=False, indent=2)[: -len("\n}")]
     lines = ",\n".join("    " + _json(message_to_dict(m)) for m in conversation.messages)
     messages = f"[\n{lines}\n  ]" if lines else "[]"
-    return f'{text},\n  "messages": {messages}\n}}\n'
+    tail = ""
+    if forks:
+        rows = ",\n".join("    " + _json(f) for f in forks)
+        tail = f',\n  "branches": [\n{rows}\n  ]'
+    return f'{text},\n  "messages": {messages}{tail}\n}}\n'
 
 
-def to_request_body(conversation: Conversation, settings: Mapping[str, Any]) -> dict[str, Any]:
+def to_request_body(
+    conversation: Conversation,
+    settings: Mapping[str, Any],
+    *,
+    image_url: ImageUrl | None = None,
+) -> dict[str, Any]:
     """A plain chat-completions request body (`--format openai`)."""
     body: dict[str, Any] = {}
     if settings.get("model"):
         body["model"] = settings["model"]
     system = settings.get("system")
     messages = [{"role": "system", "content": system}] if system else []
-    messages += [m.to_api() for m in conversation.messages if m.role != "system"]
+    messages += [m.to_api(image_url) for m in conversation.messages if m.role != "system"]
     body["messages"] = messages
     for key in ("temperature", "max_tokens"):
         if settings.get(key) is not None:
             body[key] = settings[key]
+    body.update(settings.get("params") or {})
     return body
 
 
@@ -200,6 +274,8 @@ def to_markdown(conversation: Conversation, settings: Mapping[str, Any]) -> str:
     """Readable Markdown that `loads` turns back into the same messages and settings."""
     model = _one_line(str(settings.get("model") or ""))
     title = f"# Conversation with {model}" if model else "# Conversation"
+    if conversation.name:
+        title = f"# {_one_line(conversation.name)}"
     system = settings.get("system")
     preamble = [title, ""]
     if system:
@@ -211,6 +287,8 @@ def to_markdown(conversation: Conversation, settings: Mapping[str, Any]) -> str:
     boundary = _boundary(raw)
     out = ["---", f"format: {_json(FORMAT)}", f"version: {VERSION}", f"boundary: {_json(boundary)}"]
     out += [f"{k}: {_json(v)}" for k, v in _settings_block(settings).items()]
+    # name, parent and the earlier branches: one JSON line each, exact on the way back
+    out += [f"{k}: {_json(v)}" for k, v in meta_of(conversation).items()]
     out += ["---", "", *preamble]
     text = "\n".join(out) + "\n"
     parts = [text]
@@ -268,7 +346,7 @@ def _from_markdown(text: str, upgrades: Mapping[int, Upgrade]) -> Transcript:
         if not isinstance(meta, dict):
             raise _Bad(f"message {i + 1}: its marker comment is not a JSON object")
         messages.append({**meta, "content": content})
-    doc = {k: v for k, v in front.items() if k != "boundary"}
+    doc = {k: v for k, v in front.items() if k != "boundary" and k not in SETTING_KEYS}
     doc["settings"] = {k: front.get(k) for k in SETTING_KEYS}
     doc["messages"] = messages
     return _from_chatrepl(doc, upgrades)
@@ -311,7 +389,27 @@ def _stats(data: Any, where: str) -> TurnStats:
                 if usage.get(k) is not None
             }
         )
+    params = data.get("params")
+    if params is not None:
+        if not isinstance(params, dict):
+            raise _Bad(f"{where}: stats.params must be an object")
+        values["params"] = params
     return TurnStats(**values)
+
+
+def _attachments(data: Any, where: str) -> tuple[Attachment, ...]:
+    if not isinstance(data, list):
+        raise _Bad(f"{where}: 'attachments' must be a list")
+    out = []
+    for n, item in enumerate(data, 1):
+        if not isinstance(item, dict):
+            raise _Bad(f"{where}: attachment {n} is not an object")
+        values = {
+            key: _typed(item.get(key), kind, f"{where}: attachment {n}: {key}")
+            for key, kind in _ATTACHMENT_FIELDS
+        }
+        out.append(Attachment(**values))
+    return tuple(out)
 
 
 def _message(data: Any, number: int) -> Message:
@@ -324,7 +422,44 @@ def _message(data: Any, number: int) -> Message:
     content = _typed(data.get("content"), str, f"{where}: content")
     reasoning = _typed(data.get("reasoning", ""), str, f"{where}: reasoning")
     stats = _stats(data["stats"], where) if data.get("stats") is not None else None
-    return Message(role, content, reasoning, stats)
+    attachments = _attachments(data["attachments"], where) if data.get("attachments") else ()
+    return Message(role, content, reasoning, stats, attachments)
+
+
+def _forks(data: Any, prefix: int, where: str) -> dict[int, Fork]:
+    """Forks at absolute indices; `prefix` messages precede the path they hang off."""
+    from chatrepl.core.branches import Branch, Fork  # only for files that have branches
+
+    if not isinstance(data, list):
+        raise _Bad(f"{where} must be a list")
+    forks: dict[int, Fork] = {}
+    for n, item in enumerate(data, 1):
+        here = f"{where}[{n}]"
+        if not isinstance(item, dict):
+            raise _Bad(f"{here} is not an object")
+        at = _typed(item.get("at"), int, f"{here}.at")
+        position = _typed(item.get("position", 0), int, f"{here}.position")
+        others_data = item.get("others")
+        if not isinstance(others_data, list) or not others_data:
+            raise _Bad(f"{here}.others must be a non-empty list")
+        if at < prefix or at in forks:
+            raise _Bad(f"{here}.at {at} is out of place")
+        others = []
+        for k, branch in enumerate(others_data, 1):
+            bwhere = f"{here}.others[{k}]"
+            if not isinstance(branch, dict) or not isinstance(branch.get("messages"), list):
+                raise _Bad(f"{bwhere} must be an object with 'messages'")
+            messages = tuple(_message(m, i) for i, m in enumerate(branch["messages"], 1))
+            if not messages:
+                raise _Bad(f"{bwhere} has no messages")
+            below = _forks(branch.get("branches", []), at + 1, f"{bwhere}.branches")
+            if any(f.at > at + len(messages) for f in below.values()):
+                raise _Bad(f"{bwhere}.branches point past its messages")
+            others.append(Branch(messages, tuple(below[i] for i in sorted(below))))
+        if not 0 <= position <= len(others):
+            raise _Bad(f"{here}.position {position} is out of range")
+        forks[at] = Fork(at, tuple(others), position)
+    return forks
 
 
 def _settings(data: Any) -> dict[str, Any]:
@@ -369,7 +504,15 @@ def _from_chatrepl(doc: dict[str, Any], upgrades: Mapping[int, Upgrade]) -> Tran
     if not isinstance(items, list):
         raise _Bad("'messages' must be a list")
     messages = [_message(item, n) for n, item in enumerate(items, 1)]
-    return Transcript(Conversation(messages), _settings(doc.get("settings")))
+    meta = {}
+    for key in META_KEYS:
+        if doc.get(key) is not None:
+            meta[key] = _typed(doc[key], str, f"'{key}'")
+    forks = _forks(doc["branches"], 0, "branches") if doc.get("branches") else {}
+    if any(at > len(messages) for at in forks):
+        raise _Bad("branches point past the messages")
+    conversation = Conversation(messages, forks, **meta)
+    return Transcript(conversation, _settings(doc.get("settings")))
 
 
 def _text_content(content: Any, number: int) -> str:
@@ -421,6 +564,9 @@ def _from_value(value: Any, upgrades: Mapping[int, Upgrade]) -> Transcript:
             settings = {k: value.get(k) for k in ("model", "temperature", "max_tokens")}
             if settings["max_tokens"] is None:
                 settings["max_tokens"] = value.get("max_completion_tokens")
+            # the request parameters chatrepl knows come along (tools and the like do not)
+            params = {k: value[k] for k in KNOWN_KEYS if k in value}
+            settings["params"] = params or None
             return _from_chat(value["messages"], settings)
     raise _Bad(
         "wrong shape: expected a chatrepl transcript, a list of chat messages, "

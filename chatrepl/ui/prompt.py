@@ -1,8 +1,10 @@
 """The prompt_toolkit adapter: reads one message at a time.
 
 Enter sends; Esc Enter (Meta+Enter) inserts a newline; a bracketed paste with newlines
-stays one message. History persists in the state folder (mode 0600) and never stores a
-line that holds an API key. Tab completes slash-commands, model names and file paths.
+stays one message; Ctrl-X Ctrl-E opens the input in $VISUAL/$EDITOR. History persists
+in the state folder (mode 0600) and never stores a line that holds an API key. Tab
+completes slash-commands, model names, roles, parameter names and file paths (after
+the file commands, and after an `@` in a message).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.input import Input
-from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
 from chatrepl.core.commands.registry import Command
+from chatrepl.core.errors import ChatReplError
 
 # Shapes of API keys (Heroku `inf-`, OpenAI `sk-`, and long bearer-looking tokens).
 KEY_PATTERN = re.compile(r"\b(?:inf|sk|sk-proj|hf|gsk|xai)-[A-Za-z0-9_\-]{16,}")
@@ -52,16 +55,30 @@ class ChatCompleter(Completer):
         self,
         commands: Iterable[Command] | Callable[[], list[Command]],
         models: Callable[[], list[str]],
+        *,
+        roles: Callable[[], list[str]] = list,
+        params: Callable[[], list[str]] = list,
     ) -> None:
         # A callable lets the command list grow once the engine has loaded.
         self._commands = commands if callable(commands) else (lambda fixed=list(commands): fixed)
         self._models = models
+        self._roles = roles
+        self._params = params
         self._paths = PathCompleter(expanduser=True)
+
+    def _path_words(self, word: str, complete_event: CompleteEvent):  # type: ignore[no-untyped-def]
+        yield from self._paths.get_completions(Document(word, len(word)), complete_event)
 
     def get_completions(self, document: Document, complete_event: CompleteEvent):  # type: ignore[no-untyped-def]
         """Yield completions for the text before the cursor."""
         text = document.text_before_cursor
-        if not text.startswith("/") or text.startswith("//") or "\n" in text:
+        if not text.startswith("/") or text.startswith("//"):
+            # `@path` anywhere in a message attaches that file
+            word = re.split(r"\s", text)[-1]
+            if word.startswith("@") and not word.startswith('@"'):
+                yield from self._path_words(word[1:], complete_event)
+            return
+        if "\n" in text:
             return
         name, space, arg = text[1:].partition(" ")
         if not space:
@@ -85,18 +102,56 @@ class ChatCompleter(Completer):
                 if other.name.startswith(arg):
                     yield Completion(other.name, -len(arg), display_meta=other.help)
         elif command.completes == "paths":
-            sub = Document(arg, len(arg))
-            yield from self._paths.get_completions(sub, complete_event)
+            yield from self._path_words(arg, complete_event)
+        elif command.completes == "files":  # several paths: the last one
+            yield from self._path_words(arg.rsplit(" ", 1)[-1], complete_event)
+        elif command.completes in ("roles", "params") and " " not in arg:
+            names = self._roles() if command.completes == "roles" else self._params()
+            for name in names:
+                if name.startswith(arg):
+                    yield Completion(name, -len(arg))
 
 
-def _key_bindings() -> KeyBindings:
+Edit = Callable[[str], str]  # the text in $VISUAL/$EDITOR; raises ChatReplError
+
+
+def _key_bindings(edit: Edit | None) -> KeyBindings:
     bindings = KeyBindings()
 
     @bindings.add("escape", "enter")
     def _newline(event):  # type: ignore[no-untyped-def]
         event.current_buffer.insert_text("\n")
 
+    if edit is not None:
+
+        @bindings.add("c-x", "c-e")
+        def _in_editor(event: KeyPressEvent) -> None:
+            _open_in_editor(event, edit)
+
     return bindings
+
+
+def _open_in_editor(event: KeyPressEvent, edit: Edit) -> None:
+    """Hand the input to the editor on the terminal; put what it saved back."""
+    from prompt_toolkit.application import run_in_terminal
+
+    buffer = event.current_buffer
+    output = event.app.output
+    result: list[str] = []
+
+    def run() -> None:
+        try:
+            result.append(edit(buffer.text))
+        except ChatReplError as exc:  # one line above the prompt; the input is kept
+            output.write_raw(f"error: {exc}\n")
+            output.flush()
+
+    async def edit_then_refill() -> None:
+        await run_in_terminal(run, in_executor=True)
+        if result:
+            buffer.document = Document(result[0], cursor_position=len(result[0]))
+
+    event.app.create_background_task(edit_then_refill())
 
 
 class PromptReader:
@@ -110,15 +165,19 @@ class PromptReader:
         models: Callable[[], list[str]],
         toolbar: Callable[[], str],
         secrets: Callable[[], Iterable[str]] = tuple,
+        roles: Callable[[], list[str]] = list,
+        params: Callable[[], list[str]] = list,
+        edit: Edit | None = None,
         input: Input | None = None,
         output: Output | None = None,
     ) -> None:
         history = SecretFilteringHistory(history_path, secrets) if history_path else None
+        self._input, self._output = input, output
         self._session: PromptSession[str] = PromptSession(
             history=history,
-            completer=ChatCompleter(commands, models),
+            completer=ChatCompleter(commands, models, roles=roles, params=params),
             complete_while_typing=True,
-            key_bindings=_key_bindings(),
+            key_bindings=_key_bindings(edit),
             bottom_toolbar=lambda: toolbar(),
             prompt_continuation=lambda width, line, soft: "." * (width - 1) + " ",
             enable_history_search=False,
@@ -127,10 +186,20 @@ class PromptReader:
         )
 
     def read(self, default: str = "") -> str | None:
-        """The next message or command. Ctrl-C clears the line (returns "")."""
+        """The next message or command (`default` already typed, the cursor at its end).
+        Ctrl-C clears the line (returns "")."""
         try:
             return self._session.prompt("> ", default=default)
         except KeyboardInterrupt:
             return ""
         except EOFError:
             return None
+
+    def confirm(self, question: str) -> bool:
+        """Ask a yes/no question (no history, no completion); only y or yes is a yes."""
+        asker: PromptSession[str] = PromptSession(input=self._input, output=self._output)
+        try:
+            answer = asker.prompt(f"{question} [y/N] ")
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")

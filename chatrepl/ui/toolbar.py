@@ -13,7 +13,9 @@ def host_of(url: str | None) -> str:
     return urlsplit(url or "").netloc.rpartition("@")[2]
 
 
-def toolbar_text(settings: Settings, turns: int) -> str:
+def toolbar_text(
+    settings: Settings, turns: int, *, name: str | None = None, attached: int = 0
+) -> str:
     """The bottom toolbar: what the next message will be sent with."""
     host = host_of(settings.url) or "?"
     temp = (
@@ -21,11 +23,23 @@ def toolbar_text(settings: Settings, turns: int) -> str:
         if settings.temperature is not None
         else "default"
     )
-    return (
-        f" {settings.model or '(server default model)'} · temperature {temp} · "
-        f"max_tokens {describe('max_tokens', settings.max_tokens)} · {host} · "
-        f"{turns} turns · /help"
-    )
+    parts = [settings.model or "(server default model)"]
+    if settings.role:
+        parts.append(f"role {settings.role}")
+    parts += [
+        f"temperature {temp}",
+        f"max_tokens {describe('max_tokens', settings.max_tokens)}",
+    ]
+    if settings.params:
+        parts.append(f"+{len(settings.params)} params")
+    parts.append(host)
+    if name:
+        shown = name if len(name) <= 30 else name[:29] + "…"
+        parts.append(f"“{shown}”")
+    parts.append(f"{turns} turns")
+    if attached:
+        parts.append(f"{attached} attached")
+    return " " + " · ".join([*parts, "/help"])
 
 
 def banner(settings: Settings) -> str:

@@ -549,3 +549,117 @@ def test_stats_survive_autosave() -> None:
     stats = store.read_transcript(path).conversation.messages[-1].stats
     assert isinstance(stats, TurnStats) and stats == engine.conversation.messages[-1].stats
     assert stats.model == "m1" and stats.started_at == 1_700_000_000.0
+
+
+# --- branches, forks, names, deleting ----------------------------------------------------
+
+
+def test_an_edit_and_a_branch_switch_rewrite_the_session_exactly() -> None:
+    engine, backend, _ = make_engine()
+    for text in ("one", "two", "three"):
+        turn(engine, backend, text)
+    (path,) = sessions()
+    inode = path.stat().st_ino
+    engine.handle("/edit 2")
+    turn(engine, backend, "two, edited")
+    assert path.stat().st_ino != inode  # the header holds the branches: rewritten
+    assert store.read_transcript(path).conversation == engine.conversation
+    inode = path.stat().st_ino
+    turn(engine, backend, "after the edit")
+    assert path.stat().st_ino == inode  # only grew: appended
+    assert store.read_transcript(path).conversation == engine.conversation
+    engine.handle("/branch 1")
+    assert [m.content for m in engine.conversation.messages][::2] == ["one", "two", "three"]
+    loaded = store.read_transcript(path).conversation
+    assert loaded == engine.conversation
+    # a restart with --continue finds the other branch too
+    again, _, view = make_engine(resume=True)
+    again.handle("/branches")
+    assert [row[4] for row in view.tables[-1][1]] == ["two", "two, edited"]
+    again.handle("/branch 2")
+    assert [m.content for m in again.conversation.messages][::2] == [
+        "one",
+        "two, edited",
+        "after the edit",
+    ]
+
+
+def test_fork_writes_a_new_file_naming_its_parent_and_leaves_the_original() -> None:
+    engine, backend, view = make_engine()
+    turn(engine, backend, "one")
+    turn(engine, backend, "two")
+    (original,) = sessions()
+    before = original.read_bytes()
+    engine.handle("/fork 1 side quest")
+    assert view.errors == []
+    forked = next(p for p in sessions() if p != original)
+    assert original.read_bytes() == before
+    loaded = store.read_transcript(forked).conversation
+    assert [m.content for m in loaded.messages] == ["one", "You said: one"]
+    assert (loaded.name, loaded.parent) == ("side quest", original.name)
+    turn(engine, backend, "in the fork")
+    assert original.read_bytes() == before
+    os.utime(original, (time.time() - 60, time.time() - 60))
+    engine.handle("/sessions")
+    rows = view.tables[-1][1]
+    assert rows[0][4] == "“side quest” one (fork of 2)" and rows[0][0] == "1*"
+    assert rows[1][4] == "one"
+
+
+def test_sessions_rm_deletes_one_and_not_the_current(tmp_path: Path) -> None:
+    engine, backend, view = make_engine()
+    turn(engine, backend, "old")
+    (old,) = sessions()
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    engine.handle("/clear")
+    turn(engine, backend, "new")
+    engine.handle("/sessions")
+    engine.handle("/sessions rm 1 --yes")
+    assert view.errors[-1] == "that is the current session: /clear or /load another first"
+    engine.handle("/sessions rm 2 --yes")
+    assert not old.exists() and len(sessions()) == 1
+    assert view.infos[-1].startswith("deleted session 2")
+
+
+def test_attached_images_are_stored_once_beside_the_sessions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 30
+    (tmp_path / "a.png").write_bytes(png)
+    (tmp_path / "notes.txt").write_text("remember\n")
+    engine, backend, view = make_engine(model="gpt-4o-mini")
+    engine.handle("/attach a.png notes.txt")
+    turn(engine, backend, "look")
+    turn(engine, backend, "@a.png again")  # the same bytes: still one file
+    assert view.errors == []
+    images = sorted((sessions_dir().parent / "images").iterdir())
+    assert [p.name for p in images] == [f"{transcript_digest(png)}.png"]
+    (path,) = sessions()
+    text = path.read_text()
+    assert "iVBOR" not in text  # no base64 in the session
+    record = json.loads(text.splitlines()[1])
+    assert record["content"] == "look\n\nnotes.txt:\n```\nremember\n```"
+    assert [a["path"] for a in record["attachments"]] == ["a.png", "notes.txt"]
+    again, backend2, _ = make_engine(resume=True, model="gpt-4o-mini")
+    turn(again, backend2, "and now?")
+    parts = backend2.payloads[-1]["messages"][0]["content"]
+    assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,iVBOR")
+
+
+def transcript_digest(data: bytes) -> str:
+    from chatrepl.core.attachments import digest
+
+    return digest(data)
+
+
+def test_a_name_alone_rewrites_the_header_and_later_turns_append() -> None:
+    engine, backend, _ = make_engine()
+    turn(engine, backend, "one")
+    (path,) = sessions()
+    engine.handle("/name the plan")
+    assert store.read_transcript(path).conversation.name == "the plan"
+    inode = path.stat().st_ino
+    turn(engine, backend, "two")
+    assert path.stat().st_ino == inode
+    assert store.read_transcript(path).conversation == engine.conversation

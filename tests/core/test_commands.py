@@ -70,7 +70,7 @@ def _registry() -> CommandRegistry:
         ("max_t", "max_tokens"),
         ("sett", "settings"),
         ("syst", "system"),
-        ("un", "undo"),
+        ("und", "undo"),
         ("qu", "quit"),
         ("ret", "retry"),
     ],

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chatrepl.core.branches import Branch, Fork
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import TranscriptError
-from chatrepl.core.messages import Message, TurnStats, Usage
+from chatrepl.core.messages import Attachment, Message, TurnStats, Usage
+from chatrepl.core.params import GENERIC, RESERVED_KEYS
 from chatrepl.core.settings import Secret, Settings
 from chatrepl.core.transcript import (
     FORMAT,
@@ -50,12 +53,41 @@ SETTINGS = {
     "temperature": 0.5,
     "max_tokens": 100,
     "system": "Be brief.",
+    "params": {"top_p": 0.9, "stop": ["END", "\n\n"], "logit_bias": {"50256": -100}},
+    "role": "reviewer",
     "profile": "work",
 }
+PNG = Attachment("shot.png", 2048, "ab" * 32, "image/png", data=b"\x89PNG...")
+# an edited conversation: turn 2 was asked twice; the first version (with its reply and
+# a turn after it, itself edited) is an earlier branch
+FIRST_VERSION = Branch(
+    (
+        Message("user", "old question", attachments=(PNG,)),
+        Message("assistant", "old answer", stats=STATS),
+        Message("user", "later"),
+    ),
+    (Fork(4, (Branch((Message("user", "later, first try"),)),), 1),),
+)
+BRANCHED = Conversation(
+    [
+        Message("user", "hello"),
+        Message("assistant", "hi"),
+        Message(
+            "user",
+            "see this\n\nsrc/a.py:\n```python\nprint(1)\n```",
+            attachments=(Attachment("src/a.py", 9, "cd" * 32, "text/x-python"),),
+        ),
+        Message("assistant", "ok", stats=TurnStats(model="m", params={"seed": 7})),
+    ],
+    {2: Fork(2, (FIRST_VERSION,), 1)},
+    name="my chat",
+    parent="2026-01-01_10-00-00.000_abcd.jsonl",
+)
 
 
 def jsonl(conversation: Conversation, settings: dict) -> str:
-    return header_line(settings) + "".join(message_line(m) for m in conversation.messages)
+    head = header_line(settings, conversation)
+    return head + "".join(message_line(m) for m in conversation.messages)
 
 
 WRITERS = {"json": dumps, "markdown": to_markdown, "jsonl": jsonl}
@@ -73,6 +105,68 @@ def test_round_trip_keeps_messages_stats_and_settings(writer) -> None:
 def test_round_trip_of_an_empty_conversation(writer) -> None:
     loaded = loads(writer(Conversation(), {}), name="t")
     assert loaded.conversation == Conversation() and loaded.settings == {}
+
+
+@pytest.mark.parametrize("writer", WRITERS.values(), ids=WRITERS.keys())
+def test_round_trip_keeps_branches_attachments_name_parent_and_params(writer) -> None:
+    loaded = loads(writer(BRANCHED, SETTINGS), name="t")
+    assert loaded.conversation == BRANCHED
+    assert loaded.conversation.forks[2].others[0].forks[0].others[0].messages[0].content == (
+        "later, first try"
+    )
+    assert loaded.settings == SETTINGS
+
+
+def test_attachments_are_recorded_without_their_bytes() -> None:
+    doc = json.loads(dumps(BRANCHED, SETTINGS))
+    assert doc["messages"][2]["attachments"] == [
+        {"path": "src/a.py", "size": 9, "sha256": "cd" * 32, "media_type": "text/x-python"}
+    ]
+    old = doc["branches"][0]["others"][0]["messages"][0]
+    assert old["attachments"][0]["media_type"] == "image/png"
+    assert "data" not in old["attachments"][0] and "PNG" not in dumps(BRANCHED, SETTINGS)
+    assert doc["name"] == "my chat" and doc["parent"].endswith(".jsonl")
+    assert doc["messages"][3]["stats"]["params"] == {"seed": 7}
+    assert doc["settings"]["params"]["stop"] == ["END", "\n\n"]
+
+
+def test_markdown_keeps_the_active_path_readable_and_the_branches_in_the_front_matter() -> None:
+    text = to_markdown(BRANCHED, SETTINGS)
+    front, body = text.split("\n---\n", 1)
+    assert "# my chat" in body and "old question" not in body
+    assert "src/a.py:\n```python\nprint(1)\n```" in body  # the attached file, readable
+    branches_line = next(line for line in front.splitlines() if line.startswith("branches: "))
+    assert "old question" in branches_line
+
+
+@pytest.mark.parametrize(
+    ("branches", "problem"),
+    [
+        ("[1]", "branches[1] is not an object"),
+        ('[{"at": 9, "others": [{"messages": [{"role": "user", "content": "x"}]}]}]', "past"),
+        ('[{"at": 0, "others": []}]', "others must be a non-empty list"),
+        ('[{"at": 0, "others": [{"messages": []}]}]', "has no messages"),
+        (
+            '[{"at": 0, "position": 5, "others": [{"messages": '
+            '[{"role": "user", "content": "x"}]}]}]',
+            "position 5 is out of range",
+        ),
+    ],
+)
+def test_bad_branches_are_one_line(branches: str, problem: str) -> None:
+    doc = f'{{"format": "{FORMAT}", "version": 2, "messages": [], "branches": {branches}}}'
+    with pytest.raises(TranscriptError, match=re.escape(problem)):
+        loads(doc, name="b.json")
+
+
+def test_a_bad_attachment_record_is_one_line() -> None:
+    doc = {
+        "format": FORMAT,
+        "version": 2,
+        "messages": [{"role": "user", "content": "x", "attachments": [{"path": "a"}]}],
+    }
+    with pytest.raises(TranscriptError, match=r"attachment 1: size must be a whole number"):
+        loads(json.dumps(doc), name="a.json")
 
 
 def test_json_document_shape() -> None:
@@ -93,7 +187,11 @@ def test_json_document_shape() -> None:
         "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
     }
     # one message per line: diffs of two transcripts line up message by message
-    assert len(dumps(CONVERSATION, SETTINGS).splitlines()) == 13 + len(CONVERSATION.messages)
+    lines = dumps(CONVERSATION, SETTINGS).splitlines()
+    for message in doc["messages"]:
+        assert "    " + json.dumps(message, ensure_ascii=False) + "," in lines or (
+            "    " + json.dumps(message, ensure_ascii=False) in lines
+        )
 
 
 def test_settings_of_never_holds_the_key() -> None:
@@ -141,14 +239,17 @@ def test_markdown_stays_exact_when_an_editor_drops_the_final_blank_line() -> Non
 
 def test_request_body_export_and_import() -> None:
     body = to_request_body(CONVERSATION, SETTINGS)
-    assert list(body) == ["model", "messages", "temperature", "max_tokens"]
+    assert list(body) == ["model", "messages", "temperature", "max_tokens", *SETTINGS["params"]]
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
     assert all(set(m) == {"role", "content"} for m in body["messages"])
     loaded = loads(json.dumps(body), name="body.json")
     assert [(m.role, m.content) for m in loaded.conversation.messages] == [
         (m.role, m.content) for m in CONVERSATION.messages
     ]
-    assert loaded.settings == {k: v for k, v in SETTINGS.items() if k != "profile"}
+    # the known parameters come back; others (logit_bias) are not taken from a body
+    expected = {k: v for k, v in SETTINGS.items() if k not in ("profile", "role")}
+    expected["params"] = {"top_p": 0.9, "stop": ["END", "\n\n"]}
+    assert loaded.settings == expected
 
 
 def test_heroku_quick_start_body() -> None:
@@ -336,8 +437,19 @@ NAME = st.text(string.printable + "é→\n", max_size=12)
 FLOAT = st.floats(allow_nan=False, allow_infinity=False)
 MAYBE_INT = st.none() | st.integers(min_value=0, max_value=2**63)
 USAGE = st.builds(Usage, MAYBE_INT, MAYBE_INT, MAYBE_INT)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | FLOAT | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+PARAM_NAME = st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True).filter(
+    lambda k: k not in GENERIC and k not in RESERVED_KEYS and k != "model"
+)
 STATS_ST = st.builds(
     TurnStats,
+    params=st.none() | st.dictionaries(PARAM_NAME, JSON, min_size=1, max_size=3),
     model=st.none() | NAME,
     temperature=st.none() | FLOAT,
     max_tokens=st.none() | st.integers(1, 10**6),
@@ -349,13 +461,49 @@ STATS_ST = st.builds(
     interrupted=st.booleans(),
     truncated=st.booleans(),
 )
+ATTACHMENT = st.builds(
+    Attachment,
+    path=NAME,
+    size=st.integers(0, 2**40),
+    sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
+    media_type=st.sampled_from(["text/plain", "text/x-python", "image/png", "image/webp"]),
+    data=st.none() | st.binary(max_size=8),  # never written: equality ignores it
+)
 MESSAGE = st.builds(
     Message,
     role=st.sampled_from(["user", "assistant", "system"]),
     content=TEXT,
     reasoning=st.just("") | TEXT,
     stats=st.none() | STATS_ST,
+    attachments=st.lists(ATTACHMENT, max_size=2).map(tuple),
 )
+
+
+@st.composite
+def forks_for(draw, start: int, end: int, depth: int = 1) -> dict[int, Fork]:  # type: ignore[no-untyped-def]
+    """Valid forks at indices start..end, each with 1-2 earlier branches (nested once)."""
+    forks: dict[int, Fork] = {}
+    for at in sorted(draw(st.sets(st.integers(start, end), max_size=2))):
+        branches = []
+        for _ in range(draw(st.integers(1, 2))):
+            messages = tuple(draw(st.lists(MESSAGE, min_size=1, max_size=3)))
+            below = draw(forks_for(at + 1, at + len(messages), 0)) if depth else {}
+            branches.append(Branch(messages, tuple(below[i] for i in sorted(below))))
+        forks[at] = Fork(at, tuple(branches), draw(st.integers(0, len(branches))))
+    return forks
+
+
+@st.composite
+def conversations(draw) -> Conversation:  # type: ignore[no-untyped-def]
+    messages = draw(st.lists(MESSAGE, max_size=5))
+    return Conversation(
+        messages,
+        draw(forks_for(0, len(messages))),
+        name=draw(st.none() | NAME),
+        parent=draw(st.none() | NAME),
+    )
+
+
 SETTINGS_ST = st.fixed_dictionaries(
     {},
     optional={
@@ -364,14 +512,26 @@ SETTINGS_ST = st.fixed_dictionaries(
         "max_tokens": st.integers(1, 10**6),
         "system": TEXT.filter(lambda s: s.strip().lower() not in ("", "off")),
         "profile": NAME.filter(bool),
+        "role": st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True).filter(
+            lambda r: r not in ("off", "none")
+        ),
+        "params": st.dictionaries(PARAM_NAME, JSON, min_size=1, max_size=3)
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "top_p": st.floats(0, 1),
+                "stop": st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4),
+                "seed": st.integers(-(2**31), 2**31),
+                "response_format": st.just({"type": "json_object"}),
+            },
+        ).filter(bool),
     },
 )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(MESSAGE, max_size=6), SETTINGS_ST, st.sampled_from(sorted(WRITERS)))
-def test_any_conversation_survives_save_and_load(messages, recorded, fmt) -> None:
-    conversation = Conversation(messages)
+@given(conversations(), SETTINGS_ST, st.sampled_from(sorted(WRITERS)))
+def test_any_conversation_survives_save_and_load(conversation, recorded, fmt) -> None:
     text = WRITERS[fmt](conversation, recorded)
     loaded = loads_bytes(text.encode("utf-8"), name="p")
     assert loaded.conversation == conversation

@@ -100,3 +100,103 @@ def test_ctrl_d_on_an_empty_line_ends_input(tmp_path: Path) -> None:
 
 def test_ctrl_c_clears_the_line(tmp_path: Path) -> None:
     assert read_with_keys("half typed\x03", tmp_path) == ""
+
+
+# --- attachments, roles, parameters, the editor, prefill, confirmation -------------------
+
+
+def test_attach_and_at_complete_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "notes-one.md").write_text("")
+    (tmp_path / "notes-two.txt").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert sorted(t for t, _ in complete("/attach a.py notes-")) == ["one.md", "two.txt"]
+    assert sorted(t for t, _ in complete("please read @notes-t")) == ["wo.txt"]
+    assert complete("an email@notes-") == []  # only an @ that starts a word
+    assert complete("plain notes-") == []
+
+
+def test_roles_and_parameter_names_complete() -> None:
+    completer = ChatCompleter(
+        builtin_commands(),
+        lambda: [],
+        roles=lambda: ["reviewer", "poet"],
+        params=lambda: ["top_p", "temperature", "stop"],
+    )
+
+    def names(text: str) -> list[str]:
+        found = completer.get_completions(Document(text, len(text)), CompleteEvent(True))
+        return [c.text for c in found]
+
+    assert names("/role re") == ["reviewer"]
+    assert names("/set t") == ["top_p", "temperature"]
+    assert names("/unset st") == ["stop"]
+    assert names("/set top_p 0") == []  # only the key completes
+
+
+def test_the_toolbar_shows_the_role_the_name_and_what_is_attached() -> None:
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.toolbar import toolbar_text
+
+    settings = Settings(url="https://h.example", model="m", role="reviewer", params={"top_p": 1.0})
+    text = toolbar_text(settings, 3, name="my project", attached=2)
+    assert text == (
+        " m · role reviewer · temperature default · max_tokens off · +1 params · h.example · "
+        "“my project” · 3 turns · 2 attached · /help"
+    )
+    assert toolbar_text(Settings(model="m"), 0) == (
+        " m · temperature default · max_tokens off · ? · 0 turns · /help"
+    )
+
+
+def read_keys(keys: str, tmp_path: Path, **options) -> str | None:  # type: ignore[no-untyped-def]
+    default = options.pop("default", "")
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        reader = PromptReader(
+            history_path=tmp_path / "history",
+            commands=builtin_commands(),
+            models=lambda: MODELS,
+            toolbar=lambda: "toolbar",
+            **options,
+        )
+        pipe.send_text(keys)
+        return reader.read(default=default)
+
+
+def test_a_prefilled_prompt_keeps_the_cursor_at_the_end(tmp_path: Path) -> None:
+    assert read_keys(" more\r", tmp_path, default="line one\nline two") == (
+        "line one\nline two more"
+    )
+
+
+def test_ctrl_x_ctrl_e_hands_the_input_to_the_editor(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def edit(text: str) -> str:
+        seen.append(text)
+        return text + " (from the editor)"
+
+    import threading
+
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        reader = PromptReader(
+            history_path=None,
+            commands=builtin_commands(),
+            models=lambda: [],
+            toolbar=lambda: "",
+            edit=edit,
+        )
+        pipe.send_text("draft\x18\x05")
+        # Enter once the editor has run (it runs in a thread while the prompt waits)
+        threading.Timer(0.5, lambda: pipe.send_text("\r")).start()
+        assert reader.read() == "draft (from the editor)"
+    assert seen == ["draft"]
+
+
+def test_confirm_takes_only_yes(tmp_path: Path) -> None:
+    for answer, expected in [("y\r", True), ("yes\r", True), ("\r", False), ("no\r", False)]:
+        with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+            reader = PromptReader(
+                history_path=None, commands=[], models=lambda: [], toolbar=lambda: ""
+            )
+            pipe.send_text(answer)
+            assert reader.confirm("delete it?") is expected, answer

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from chatrepl.core.commands import chat, compare, transcripts
+from chatrepl.core.commands import (
+    chat,
+    clipboard,
+    compare,
+    editing,
+    files,
+    params,
+    transcripts,
+)
 from chatrepl.core.commands.registry import Command
 
 
 def builtin_commands() -> list[Command]:
     """The commands a session starts with."""
-    return [*chat.COMMANDS, *compare.COMMANDS, *transcripts.COMMANDS, *chat.EXIT_COMMANDS]
+    return [
+        *chat.COMMANDS,
+        *params.COMMANDS,
+        *editing.COMMANDS,
+        *files.COMMANDS,
+        *clipboard.COMMANDS,
+        *compare.COMMANDS,
+        *transcripts.COMMANDS,
+        *chat.EXIT_COMMANDS,
+    ]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from chatrepl.core.commands.registry import Command, CommandContext
 from chatrepl.core.errors import CommandError
+from chatrepl.core.params import describe_value
 from chatrepl.core.reply import Outcome
 from chatrepl.core.settings import (
     SHOWN_SETTINGS,
@@ -22,7 +23,9 @@ def _help(ctx: CommandContext, args: str) -> None:
         names = "/" + command.name + "".join(f", /{a}" for a in command.aliases)
         rows.append((f"{names} {command.args}".rstrip(), command.help))
     rows.append(("//text", "send a message that starts with /"))
+    rows.append(("@path", "attach a file (or a folder's text files) to this message"))
     rows.append(("Esc Enter", "insert a newline (Enter sends)"))
+    rows.append(("Ctrl-X Ctrl-E", "edit the input in $VISUAL/$EDITOR"))
     rows.append(("Ctrl-C / Ctrl-D", "stop a reply or clear the line / exit"))
     ctx.view.table(rows, title="Commands")
 
@@ -70,9 +73,17 @@ def _system(ctx: CommandContext, args: str) -> None:
 
 
 def _settings(ctx: CommandContext, args: str) -> None:
-    rows = [
-        (key, describe(key, getattr(ctx.settings, key)), ctx.sources[key]) for key in SHOWN_SETTINGS
-    ]
+    rows = []
+    for key in SHOWN_SETTINGS:
+        value = getattr(ctx.settings, key)
+        if key == "params" and value:
+            # one row per request parameter, each with where it came from
+            rows += [
+                (f"params.{name}", describe_value(v), ctx.sources.get(f"params.{name}", ""))
+                for name, v in value.items()
+            ]
+            continue
+        rows.append((key, describe(key, value), ctx.sources[key]))
     ctx.view.table(rows, title="Settings")
 
 

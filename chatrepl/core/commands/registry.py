@@ -11,14 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import CommandError
 from chatrepl.core.ports import SessionStore, View
 from chatrepl.core.reply import Outcome
-from chatrepl.core.settings import Settings, closest
+from chatrepl.core.settings import Layer, Settings, closest
 from chatrepl.core.transcript import Transcript
+
+if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
+    from chatrepl.core.attachments import Attached, Staged
+    from chatrepl.core.branches import BranchRow
+    from chatrepl.core.messages import Attachment
+    from chatrepl.core.ports import CopyReport
 
 
 class CommandContext(Protocol):
@@ -38,9 +45,21 @@ class CommandContext(Protocol):
     def store(self) -> SessionStore | None: ...
     @property
     def registry(self) -> CommandRegistry: ...
+    @property
+    def roles(self) -> Mapping[str, Layer]: ...
+    @property
+    def pending(self) -> Sequence[Staged]: ...
 
     def set(self, key: str, value: Any, source: str) -> None:
         """Change a setting, remembering its source."""
+        ...
+
+    def set_param(self, key: str, value: Any, source: str) -> None:
+        """Set a request parameter (None removes it)."""
+        ...
+
+    def use_role(self, name: str | None) -> Layer | None:
+        """Take on a role (None: drop the current one)."""
         ...
 
     def list_models(self) -> list[str]:
@@ -71,9 +90,63 @@ class CommandContext(Protocol):
         """Ask several models at once and show the answers side by side."""
         ...
 
+    def continue_reply(self) -> Outcome:
+        """Ask the model to go on with a reply that stopped early."""
+        ...
+
+    def begin_edit(self, turn: int | None = None) -> Outcome:
+        """Put a user message in the prompt; the next message sent replaces it."""
+        ...
+
+    def branches(self) -> list[BranchRow]:
+        """Every version of every edited turn."""
+        ...
+
+    def switch_branch(self, number: int) -> BranchRow:
+        """Make a listed branch the active path."""
+        ...
+
+    def fork(self, turn: int | None = None, name: str | None = None) -> Path | None:
+        """Go on in a new session file; its path."""
+        ...
+
+    def rename(self, name: str | None) -> None:
+        """Name the session."""
+        ...
+
+    def remove_session(self, path: Path) -> None:
+        """Delete a saved session."""
+        ...
+
+    def attach(self, paths: Sequence[str]) -> Attached:
+        """Read files to join the next message."""
+        ...
+
+    def detach(self) -> int:
+        """Drop the waiting files; how many."""
+        ...
+
+    def keep_images(self) -> None:
+        """Put in-memory images into the image folder (before a transcript is written)."""
+        ...
+
+    def image_url(self, attachment: Attachment) -> str:
+        """An image as a data: URL."""
+        ...
+
+    def copy(self, text: str) -> CopyReport:
+        """Put text on the clipboard(s)."""
+        ...
+
+    def edit_text(self, text: str) -> str:
+        """Let the user edit text in $VISUAL/$EDITOR."""
+        ...
+
 
 Handler = Callable[[CommandContext, str], "Outcome | None"]
-Completes = Literal["models", "paths", "commands"] | None
+# what Tab completes after the command: "paths" is one path (spaces allowed), "files"
+# several (the last word), "roles" and "params" names from the config and the table
+Completes = Literal["models", "paths", "files", "commands", "roles", "params"] | None
 
 
 @dataclass(frozen=True, slots=True)

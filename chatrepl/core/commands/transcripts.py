@@ -1,4 +1,5 @@
-"""The transcript commands: /save, /load, /sessions, /export.
+"""The transcript commands: /save, /load, /sessions (and /sessions rm), /export, /fork,
+/name.
 
 They act on the session's SessionStore (the port; `adapters.storage` implements it).
 A bad file or path raises one line (TranscriptError or CommandError) before anything
@@ -17,6 +18,8 @@ from chatrepl.core import transcript
 from chatrepl.core.commands.registry import Command, CommandContext
 from chatrepl.core.errors import CommandError
 from chatrepl.core.ports import SessionStore
+from chatrepl.core.reply import Confirm, Outcome
+from chatrepl.core.transcript import SessionInfo
 
 FORMATS = ("chatrepl", "markdown", "openai")
 SESSIONS_LISTED = 20
@@ -55,6 +58,7 @@ def _save(ctx: CommandContext, args: str) -> None:
         ctx.view.info(f"saved to {ctx.save_now()}")
         return
     path = _path(args)
+    ctx.keep_images()  # the file names images by sha256: their bytes must be kept
     text = transcript.dumps(ctx.conversation, transcript.settings_of(ctx.settings))
     store.write(path, text)
     ctx.view.info(f"saved {_plural(len(ctx.conversation.messages), 'message')} to {path}")
@@ -80,9 +84,47 @@ def _load(ctx: CommandContext, args: str) -> None:
     ctx.view.info(f"loaded {target}: {_plural(turns, 'turn')}, model {model}")
 
 
-def _sessions(ctx: CommandContext, args: str) -> None:
+def _listed(store: SessionStore, number: int) -> SessionInfo:
+    listing = store.last_listing or store.sessions(limit=SESSIONS_LISTED)
+    if not 1 <= number <= len(listing):
+        known = f"/sessions shows {_plural(len(listing), 'session')}"
+        raise CommandError(f"no session {number}: {known if listing else 'none saved'}")
+    return listing[number - 1]
+
+
+def _title(info: SessionInfo) -> str:
+    return f"“{info.name}” {info.first_line}".strip() if info.name else info.first_line
+
+
+def _remove(ctx: CommandContext, args: str) -> Outcome | None:
+    store = _store(ctx)
+    words = args.split()
+    sure = "--yes" in words
+    words = [w for w in words if w != "--yes"]
+    if len(words) != 1 or not words[0].isdigit():
+        raise CommandError("usage: /sessions rm N [--yes] (N from /sessions)")
+    number = int(words[0])
+    info = _listed(store, number)
+    if not sure:
+        date = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
+        what = _title(info) or info.path.name
+        return Outcome(
+            confirm=Confirm(
+                f"delete session {number} ({date}, {what})?", f"/sessions rm {number} --yes"
+            )
+        )
+    ctx.remove_session(info.path)
+    # the numbers of the listing no longer hold: /load N must not open a neighbour
+    store.sessions(limit=max(len(store.last_listing), 1))
+    ctx.view.info(f"deleted session {number} ({info.path.name}); /sessions numbers them afresh")
+    return None
+
+
+def _sessions(ctx: CommandContext, args: str) -> Outcome | None:
     store = _store(ctx)
     limit = SESSIONS_LISTED
+    if args.strip().split(" ", 1)[0].lower() in ("rm", "remove", "delete"):
+        return _remove(ctx, args.strip().partition(" ")[2])
     if args.strip():
         if not args.strip().isdigit() or int(args) < 1:
             raise CommandError(f"/sessions takes a count, not {args.strip()!r}")
@@ -90,7 +132,8 @@ def _sessions(ctx: CommandContext, args: str) -> None:
     listing = store.sessions(limit=limit)
     if not listing:
         ctx.view.info(f"no saved conversations yet (in {store.folder})")
-        return
+        return None
+    numbers = {info.path.name: n for n, info in enumerate(listing, 1)}
     rows = []
     for number, info in enumerate(listing, 1):
         mark = "*" if info.path == store.current else ""
@@ -98,16 +141,21 @@ def _sessions(ctx: CommandContext, args: str) -> None:
         if info.problem:
             rows.append((f"{number}{mark}", date, "", "", f"(unreadable: {info.problem})"))
             continue
+        title = _title(info)
+        if info.parent:
+            parent = numbers.get(info.parent)
+            title += f" (fork of {parent if parent else info.parent})"
         rows.append(
             (
                 f"{number}{mark}",
                 date,
                 ", ".join(info.models) or "-",
                 _plural(info.turns, "turn"),
-                info.first_line,
+                title,
             )
         )
-    ctx.view.table(rows, title="Sessions (newest first; /load N opens one)")
+    ctx.view.table(rows, title="Sessions (newest first; /load N opens one, /sessions rm N deletes)")
+    return None
 
 
 def _export(ctx: CommandContext, args: str) -> None:
@@ -132,14 +180,47 @@ def _export(ctx: CommandContext, args: str) -> None:
         fmt = "chatrepl" if extension == ".json" else "markdown"
     conversation, settings = ctx.conversation, transcript.settings_of(ctx.settings)
     if fmt == "markdown":
+        ctx.keep_images()
         text = transcript.to_markdown(conversation, settings)
     elif fmt == "openai":
-        body = transcript.to_request_body(conversation, settings)
+        body = transcript.to_request_body(conversation, settings, image_url=ctx.image_url)
         text = json.dumps(body, ensure_ascii=False, indent=2) + "\n"
     else:
+        ctx.keep_images()
         text = transcript.dumps(conversation, settings)
     store.write(path, text)
     ctx.view.info(f"exported {_plural(len(conversation.messages), 'message')} to {path} ({fmt})")
+
+
+def _fork(ctx: CommandContext, args: str) -> None:
+    words = args.split(" ", 1)
+    turn = None
+    if words[0].isdigit():
+        turn = int(words[0])
+        args = words[1] if len(words) > 1 else ""
+    name = args.strip() or None
+    path = ctx.fork(turn, name)
+    turns = ctx.conversation.turns
+    where = (
+        f"to {path.name}" if path is not None else "(not saved: autosave is off; /save keeps it)"
+    )
+    called = f" “{name}”" if name else ""
+    ctx.view.info(f"forked{called}: {_plural(turns, 'turn')} {where}; the original is unchanged")
+
+
+def _name(ctx: CommandContext, args: str) -> None:
+    name = args.strip()
+    if not name:
+        current = ctx.conversation.name
+        ctx.view.info(f"name: {current}" if current else "this session has no name (/name TEXT)")
+        return
+    if name.lower() == "off":
+        ctx.rename(None)
+        ctx.view.info("name: removed")
+        return
+    name = " ".join(name.split())  # one line: it heads /sessions and the toolbar
+    ctx.rename(name)
+    ctx.view.info(f"name: {name}")
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -153,7 +234,16 @@ COMMANDS: tuple[Command, ...] = (
         "FILE|N",
         completes="paths",
     ),
-    Command("sessions", _sessions, "list recent saved conversations", "[COUNT]"),
+    Command(
+        "sessions",
+        _sessions,
+        "list recent saved conversations, or delete one (asks first)",
+        "[COUNT] | rm N",
+    ),
+    Command(
+        "fork", _fork, "go on in a new session file (from turn N); the original stays", "[N] [NAME]"
+    ),
+    Command("name", _name, "name this session (shown in /sessions and the toolbar)", "[TEXT|off]"),
     Command(
         "export",
         _export,
