@@ -43,6 +43,7 @@ class Terminal:
             env=dict(env),
             dimensions=(rows, cols),
             cwd=cwd,
+            preexec_fn=_default_signals,
         )
         self.raw = b""
 
