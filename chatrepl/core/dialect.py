@@ -197,8 +197,11 @@ class Detected:
 
 def detect(url: str | None, *, heroku_variables: bool = False) -> Detected:
     """The dialect a base URL implies before any request is made."""
-    parts = urlsplit(url or "")
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url or "")
+        host = (parts.hostname or "").lower()
+    except ValueError:  # an unparsable URL names no server
+        return Detected("generic", "default: nothing in the URL names a server")
     if host == HEROKU_HOST_SUFFIX[1:] or host.endswith(HEROKU_HOST_SUFFIX):
         return Detected("heroku", f"detected: host *{HEROKU_HOST_SUFFIX}")
     if heroku_variables:
