@@ -241,3 +241,46 @@ def announced(body: Any, server_header: str | None) -> Detected | None:
         if owner in owners:
             return Detected(name, f"detected: /v1/models owned_by {owner}")
     return None
+
+
+# --- parameters a server may refuse ----------------------------------------------------
+
+# Added by chatrepl on its own: dropped (once, then for good at that endpoint) when a
+# 400 names it. Heroku answered `stream_options` with 400 "unrecognized request argument
+# supplied" (REFERENCE.md, from crmne/ruby_llm#278).
+OWN_PARAMETERS = ("stream_options",)
+# Set by the user: never dropped; the error says which command set it.
+USER_PARAMETERS: Mapping[str, str] = {
+    "temperature": "/temperature",
+    "max_tokens": "/max_tokens",
+    "extended_thinking": "/think",
+    "budget_tokens": "/think",
+    "include_reasoning": "/think",
+    "reasoning_effort": "/think",
+    "chat_template_kwargs": "/think",
+}
+
+
+def _names(message: str, name: str) -> bool:
+    import re  # only on the error path
+
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message) is not None
+
+
+def refused_parameter(message: str, sent: Mapping[str, Any]) -> str | None:
+    """The parameter chatrepl added on its own that a 400's message names, if any."""
+    for name in OWN_PARAMETERS:
+        if name in sent and _names(message, name):
+            return name
+    return None
+
+
+def refused_setting(message: str, sent: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(parameter, the command that set it) for a user-set parameter a 400 names."""
+    for name, command in USER_PARAMETERS.items():
+        top = name if name in sent else None
+        if top is None and name in ("budget_tokens", "include_reasoning"):
+            top = "extended_thinking" if "extended_thinking" in sent else None
+        if top is not None and _names(message, name):
+            return top, command
+    return None

@@ -15,9 +15,9 @@ from chatrepl.core.dialect import (
     detect,
     parse_dialect,
     parse_think,
-    thinking_options,
-    think_problem,
     temperature_problem,
+    think_problem,
+    thinking_options,
 )
 from chatrepl.core.engine import Engine
 from chatrepl.core.errors import CommandError
@@ -200,7 +200,8 @@ def test_no_model_means_nothing_is_sent_and_the_message_waits_for_retry() -> Non
     assert backend.payloads == []
     assert isinstance(outcome.error, CommandError)
     assert view.errors == [
-        "no model chosen: /model NAME picks one (/models lists them) — /retry resends your message"
+        "no model chosen: /model NAME picks one (/models lists them) "
+        "— /retry resends your message"
     ]
     assert e.conversation.pending_user == "hello"
     backend.enqueue(reply("hi"))
@@ -299,7 +300,7 @@ def test_rate_limits_of_the_last_response_are_kept_and_shown() -> None:
     e.handle("hello")
     assert e.rate_limits == limits
     e.handle("/limits")
-    title, rows = view.tables[-1]
+    _, rows = view.tables[-1]
     assert rows == [
         ("", "remaining", "limit", "resets in"),
         ("requests", "149", "150", "51s"),
