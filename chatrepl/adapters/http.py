@@ -207,6 +207,7 @@ class HttpBackend:
             # Heroku's list is public; a key is only sent where one is expected
             with self._send("GET", origin + path, auth=path != "/available-models") as response:
                 if response.status_code == 404:
+                    _discard(response)  # read, so the connection goes back to the pool
                     continue
                 if response.status_code >= 300:
                     raise self._api_error(response)

@@ -11,6 +11,7 @@ from chatrepl.core.params import describe_value
 from chatrepl.core.reply import Outcome
 from chatrepl.core.settings import (
     SHOWN_SETTINGS,
+    TEMPERATURE_RANGE,
     describe,
     parse_max_tokens,
     parse_optional_text,
@@ -63,11 +64,15 @@ def _show_or_set(ctx: CommandContext, args: str, key: str, parse: Callable[[str]
 
 def _temperature(ctx: CommandContext, args: str) -> None:
     def parse(text: str) -> float:
-        value = parse_temperature(text)
-        if temperature_problem(ctx.settings.dialect, value):
-            d = dialect(ctx.settings.dialect)
-            lo, hi = d.temperature
-            raise ValueError(f"a number from {lo:g} to {hi:g} on {d.label}")
+        d = dialect(ctx.settings.dialect)
+        lo, hi = d.temperature
+        where = f" on {d.label}" if d.temperature != TEMPERATURE_RANGE else ""
+        try:
+            value = parse_temperature(text)
+        except ValueError:
+            raise ValueError(f"a number from {lo:g} to {hi:g}{where}") from None
+        if temperature_problem(d.name, value):
+            raise ValueError(f"a number from {lo:g} to {hi:g}{where}")
         return value
 
     _show_or_set(ctx, args, "temperature", parse)
