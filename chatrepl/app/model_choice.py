@@ -54,7 +54,8 @@ def pick_model(
     if len(models) == 1:
         return models[0]
     rows = [(f"{n}", model) for n, model in enumerate(models, 1)]
-    view.table(rows, title=f"Chat models at {where}: pick one (number or name; Tab completes)")
+    view.info(f"Chat models at {where}: pick one by number or name (Tab completes)")
+    view.table(rows)
     while True:
         text = read("model> ")
         if text is None or not text.strip():

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from chatrepl.app.environment import Environment
-from chatrepl.core.dialect import Detected, detect
+from chatrepl.core.dialect import Detected, detect, temperature_problem, think_problem
 from chatrepl.core.errors import ConfigError, LocalModelError, TranscriptError
 from chatrepl.core.messages import StreamEvent
 from chatrepl.core.ports import Backend, View
@@ -28,6 +28,7 @@ from chatrepl.core.settings import (
     Layer,
     Resolved,
     Secret,
+    describe,
     from_env,
     resolve,
     resolve_key,
@@ -97,6 +98,24 @@ def load_settings(
         key_source = f"env {addon.key.source}" if source.startswith("env ") else addon.key.source
         resolved = resolved.with_value("key", addon.key, key_source)
     return with_dialect(resolved)
+
+
+def check_dialect(resolved: Resolved) -> None:
+    """A temperature or /think level the dialect refuses is a usage error at startup."""
+    settings = resolved.settings
+    checks = (
+        ("temperature", temperature_problem(settings.dialect, settings.temperature)),
+        ("think", think_problem(settings.dialect, settings.think)),
+    )
+    for key, problem in checks:
+        if problem is None:
+            continue
+        value = describe(key, getattr(settings, key))
+        source = resolved.sources.get(key, "")
+        where = (
+            f"{source[5:]} {value}" if source.startswith("flag ") else f"{key} = {value} ({source})"
+        )
+        raise ConfigError(f"{where}: {problem}")
 
 
 def _addon_settings(resolved: Resolved, env: Mapping[str, str]) -> Any:
@@ -262,6 +281,7 @@ class Session:
             resolved = self._start_local(resolved)
         elif not resolved.settings.url:
             raise ConfigError(no_endpoint_help(env))
+        check_dialect(resolved)
         from chatrepl.adapters.endpoints import EndpointMemory
 
         self.memory = EndpointMemory.in_state_dir(env)
