@@ -201,19 +201,26 @@ class HttpBackend:
 
     def list_models(self) -> list[str]:
         """Chat model ids from `/v1/models`, else Heroku's `/available-models` (the
-        dialect says which to try first); `announced` keeps what the listing revealed."""
+        dialect says which to try first); `announced` keeps what the listing revealed.
+
+        A listing that fails is not the end: the other one may work (a server that only
+        looks like Heroku); the first failure is raised when neither does.
+        """
         origin = self._base().removesuffix("/v1")
+        failure: ApiError | None = None
         for path in dialect(self.settings.dialect).listings:
-            # Heroku's list is public; a key is only sent where one is expected
-            with self._send("GET", origin + path, auth=path != "/available-models") as response:
+            with self._send("GET", origin + path) as response:
                 if response.status_code == 404:
                     _discard(response)  # read, so the connection goes back to the pool
                     continue
                 if response.status_code >= 300:
-                    raise self._api_error(response)
+                    failure = failure or self._api_error(response)
+                    continue
                 body = self._json(response)
                 self.announced = announced(body, response.headers.get("server"))
                 return model_ids(body)
+        if failure is not None:
+            raise failure
         raise ApiError(
             f"HTTP 404: {self._host()} lists no models "
             "(neither /v1/models nor /available-models exists)",

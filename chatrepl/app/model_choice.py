@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chatrepl.core.errors import ChatReplError, ConfigError
+from chatrepl.core.errors import ApiError, ChatReplError, ConfigError, TransportError
 from chatrepl.core.ports import View
 
 PICKED = "picked from the list"
@@ -67,24 +67,35 @@ def pick_model(
             view.error(str(exc))
 
 
-def model_list_or_none(list_models: Callable[[], list[str]]) -> tuple[list[str], str | None]:
-    """The endpoint's chat models, or ([], why they could not be had)."""
+def model_list_or_none(
+    list_models: Callable[[], list[str]],
+) -> tuple[list[str], ChatReplError | None]:
+    """The endpoint's chat models, or ([], the failure that kept them away)."""
     try:
         return list(list_models()), None
     except ChatReplError as exc:
-        return [], str(exc)
+        return [], exc
 
 
 def one_shot_model(list_models: Callable[[], list[str]], *, host: str) -> str:
-    """The model a one-shot run may use without asking, or a ConfigError saying how."""
+    """The model a one-shot run may use without asking, or an error saying how to set one.
+
+    No model is a usage error (exit 2); when the list itself failed because the server
+    or the network did (a refused key, no connection), that failure's status is kept.
+    """
     models, failure = model_list_or_none(list_models)
     if len(models) == 1:
         return models[0]
     if failure is not None:
-        raise ConfigError(
+        line = (
             "no model chosen: pass -m/--model MODEL (or set INFERENCE_MODEL_ID); "
             f"the model list is unavailable: {failure}"
         )
+        if isinstance(failure, ApiError) and failure.status != 404:
+            raise ApiError(line, status=failure.status)
+        if isinstance(failure, TransportError):
+            raise TransportError(line)
+        raise ConfigError(line)
     if not models:
         raise ConfigError(f"no model chosen: pass -m/--model MODEL ({host} lists no chat models)")
     shown = ", ".join(models[:SHOWN_IN_ERROR]) + (", …" if len(models) > SHOWN_IN_ERROR else "")

@@ -31,6 +31,9 @@ def run_one_shot(session: Session) -> int:
 
         where = host_of(engine.settings.url) or "the endpoint"
         engine.set("model", one_shot_model(engine.list_models, host=where), ONLY_ONE)
+        found = session.announced()  # the listing may have named the server's dialect
+        if found is not None:
+            engine.detected(found)
     with keyboard_echo_off(environment.stdin if environment.stdin_isatty else None):
         outcome = engine.send(text)
     if outcome.interrupted:

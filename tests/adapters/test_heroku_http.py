@@ -70,7 +70,6 @@ def test_heroku_lists_only_chat_models_and_asks_available_models_first(
     assert backend.list_models() == CHAT_MODELS
     (request,) = heroku_server.requests
     assert request.path == "/available-models"
-    assert "authorization" not in request.headers  # Heroku's list is public: no key sent
     assert backend.announced == Detected(
         "heroku", "detected: /available-models (Heroku's model list)"
     )
@@ -320,3 +319,22 @@ def test_endpoint_memory_round_trips_and_survives_a_broken_file(tmp_path: Any) -
 def test_endpoint_key() -> None:
     assert endpoint_key("https://a:b@Host.example/v1/") == "https://host.example/v1"
     assert endpoint_key("http://127.0.0.1:8080") == "http://127.0.0.1:8080/v1"
+
+
+def test_a_listing_that_fails_falls_through_to_the_other(
+    fake_server: FakeServer, make: Make
+) -> None:
+    # INFERENCE_URL pointing at a server that is not Heroku: its /available-models
+    # wants a key or does not exist, its /v1/models answers
+    fake_server.enqueue(Reply.error(401, "Invalid API Key"), path="/available-models")
+    assert make(fake_server).list_models() == ["fake-model"]
+    assert [r.path for r in fake_server.requests] == ["/available-models", "/v1/models"]
+
+
+def test_when_both_listings_fail_the_first_failure_is_raised(
+    fake_server: FakeServer, make: Make
+) -> None:
+    fake_server.models = None
+    fake_server.enqueue(Reply.error(401, "Invalid API Key"), path="/available-models")
+    with pytest.raises(ApiError, match="HTTP 401"):
+        make(fake_server).list_models()
