@@ -105,3 +105,27 @@ def test_the_newcomer_flow(heroku_server: HerokuServer) -> None:
         term.close()
     (request,) = heroku_server.chat_requests[before:]
     assert request.body["model"] == "kimi-k2-5" and "stream_options" not in request.body
+
+
+def test_model_names_complete_from_startup_without_asking_for_them(
+    heroku_server: HerokuServer,
+) -> None:
+    # a legacy plan: the model is set, so no picker; the names still arrive in the
+    # background after the prompt is up, and Tab completes them
+    env = chat_env(heroku_server.url, INFERENCE_KEY=KEY, INFERENCE_MODEL_ID="claude-4-5-haiku")
+    term = Terminal([], env)
+    try:
+        term.wait_for_prompt()
+        assert heroku_server.wait_for_requests(1)
+        listing = heroku_server.requests[0]
+        assert listing.path == "/available-models"
+        assert listing.reply is not None and listing.reply.finished.wait(5)
+        term.type("/model open", enter=False)
+        term.child.send("\t")
+        term.wait_for("/model openai-gpt-oss-120b")
+        term.child.send("\r")
+        screen = term.wait_for("model: openai-gpt-oss-120b")
+        assert "not in /models" not in screen
+    finally:
+        term.close()
+    assert heroku_server.chat_requests == []
