@@ -142,6 +142,7 @@ def test_describe_thinking() -> None:
         ("https://US.Inference.Heroku.com", False, "heroku", "host"),
         ("http://127.0.0.1:5000", True, "heroku", "Heroku's add-on variables"),
         ("https://inference.heroku.com.evil.example", False, "generic", "default"),
+        ("https://api.heroku.com", False, "generic", "default"),
         ("https://api.openai.com/v1", False, "openai", "host api.openai.com"),
         ("http://localhost:11434", False, "ollama", "port 11434"),
         ("http://localhost:8080", False, "generic", "default"),

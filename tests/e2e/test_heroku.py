@@ -365,3 +365,45 @@ def test_app_in_a_profile(heroku_server: HerokuServer, tmp_path: Path) -> None:
     run = Run(["--profile", "work", "hello"], env)
     assert run.status == ExitStatus.OK, run.err
     assert heroku_server.chat_requests[-1].body["model"] == "kimi-k2-5"
+
+
+# --- the picker's rules -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen"),
+    [
+        ("1", "claude-4-5-haiku"),
+        ("4", "openai-gpt-oss-120b"),
+        (" 3 ", "kimi-k2-5"),
+        ("kimi-k2-5", "kimi-k2-5"),
+        ("open", "openai-gpt-oss-120b"),  # a unique prefix
+        ("0", "pick a number from 1 to 4, or type a name"),
+        ("5", "pick a number from 1 to 4, or type a name"),
+        ("claude", "'claude' could be claude-4-5-haiku, claude-4-5-sonnet: type more of it"),
+        ("gpt-4o", "no model 'gpt-4o' here: pick a number from 1 to 4"),
+    ],
+)
+def test_choose_reads_a_number_a_name_or_a_prefix(text: str, chosen: str) -> None:
+    from chatrepl.app.model_choice import choose
+
+    try:
+        assert choose(text, CHAT_MODELS) == chosen
+    except ValueError as exc:
+        assert str(exc) == chosen
+
+
+def test_pick_model_asks_until_valid_and_a_single_model_needs_no_question() -> None:
+    from fakes import RecordingView
+
+    from chatrepl.app.model_choice import pick_model
+
+    answers = iter(["nine", "2"])
+    view = RecordingView()
+    got = pick_model(CHAT_MODELS, view=view, read=lambda _: next(answers), where="here")
+    assert got == "claude-4-5-sonnet"
+    assert view.errors == ["no model 'nine' here: pick a number from 1 to 4"]
+    assert view.tables[0][1][0] == ("1", "claude-4-5-haiku")
+    assert pick_model(["only"], view=view, read=lambda _: None, where="here") == "only"
+    declined = pick_model(CHAT_MODELS, view=view, read=lambda _: None, where="here")
+    assert declined is None and "no model chosen" in view.infos[-1]
