@@ -201,8 +201,7 @@ def test_no_model_means_nothing_is_sent_and_the_message_waits_for_retry() -> Non
     assert backend.payloads == []
     assert isinstance(outcome.error, CommandError)
     assert view.errors == [
-        "no model chosen: /model NAME picks one (/models lists them) "
-        "— /retry resends your message"
+        "no model chosen: /model NAME picks one (/models lists them) — /retry resends your message"
     ]
     assert e.conversation.pending_user == "hello"
     backend.enqueue(reply("hi"))

@@ -247,7 +247,8 @@ def test_request_body_export_and_import() -> None:
     assert [(m.role, m.content) for m in loaded.conversation.messages] == [
         (m.role, m.content) for m in CONVERSATION.messages
     ]
-    # the known parameters come back (no profile, role or /think level in a body); others (logit_bias) are not taken from a body
+    # the known parameters come back; others (logit_bias) are not taken from a body,
+    # and a body has no profile, role or /think level
     expected = {k: v for k, v in SETTINGS.items() if k not in ("profile", "role", "think")}
     expected["params"] = {"top_p": 0.9, "stop": ["END", "\n\n"]}
     assert loaded.settings == expected
