@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fakeserver import FakeServer
+from herokuserver import HerokuServer
 
 _CLEARED_PREFIXES = ("INFERENCE_", "OPENAI_", "CHATREPL_")
 # Proxies or a NETRC path from the developer's shell would reroute or re-auth loopback calls.
@@ -60,6 +61,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def fake_server() -> Iterator[FakeServer]:
     """A FakeServer on 127.0.0.1, started for one test and stopped after it."""
     server = FakeServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def heroku_server() -> Iterator[HerokuServer]:
+    """A loopback server that behaves like Heroku Managed Inference (tests/herokuserver.py)."""
+    server = HerokuServer().start()
     try:
         yield server
     finally:

@@ -10,7 +10,11 @@ Why it reads the way it does:
 - The key travels through an `AuthBase`, which a `~/.netrc` entry cannot override, and is
   scrubbed from server messages; no message or repr here ever contains it.
 - Retries follow openai-python's policy, and only before any byte of a 200 was consumed:
-  a reply that has started streaming is never sent twice.
+  a reply that has started streaming is never sent twice. A 429 without `Retry-After`
+  waits for the `x-ratelimit-reset-*` header instead (when it is ≤ 60 s), and says so.
+- A 400 that names a parameter chatrepl added on its own (`stream_options`) is retried
+  once without it, and that parameter is not sent to this endpoint again. A parameter
+  the user set is never dropped: the error says which command set it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from http.client import IncompleteRead, RemoteDisconnected
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,10 +34,14 @@ import requests
 import urllib3.exceptions
 
 from chatrepl import __version__
+from chatrepl.core.dialect import Detected, announced, dialect, refused_parameter, refused_setting
 from chatrepl.core.errors import ApiError, ConfigError, TransportError
-from chatrepl.core.messages import StreamEvent
+from chatrepl.core.messages import Notice, RateLimitReport, RateLimits, StreamEvent
 from chatrepl.core.settings import Settings, api_base
-from chatrepl.protocol.chunks import chunk_events, error_message, parse_stream
+from chatrepl.protocol.chunks import chunk_events, parse_stream
+from chatrepl.protocol.errors import error_text
+from chatrepl.protocol.models import model_ids
+from chatrepl.protocol.ratelimit import rate_limits, reset_wait
 from chatrepl.protocol.think import split_think_tags
 
 RETRY_STATUSES = frozenset({408, 409, 429})
@@ -106,6 +114,8 @@ class HttpBackend:
         connect_timeout: float = 5.0,
         max_retries: int = 2,
         sleep: Callable[[float], None] = time.sleep,
+        refused: Iterable[str] = (),
+        on_refused: Callable[[str], object] | None = None,
     ) -> None:
         if not settings.url:
             raise ConfigError("no endpoint URL: set $INFERENCE_URL or pass --url")
@@ -114,6 +124,10 @@ class HttpBackend:
         self.connect_timeout = connect_timeout
         self.max_retries = max_retries
         self._sleep = sleep
+        self.refused = set(refused)  # our own parameters this endpoint refused
+        self._on_refused = on_refused  # remembers a refusal for the next run
+        self.rate_limits: RateLimits | None = None  # of the last response that had them
+        self.announced: Detected | None = None  # the dialect the model listing revealed
 
     def __repr__(self) -> str:
         return f"HttpBackend(url={self.settings.url!r})"
@@ -144,29 +158,74 @@ class HttpBackend:
         if streaming:
             # A compressing server or proxy holds small chunks back to fill its blocks.
             headers["Accept-Encoding"] = "identity"
-        response = self._send("POST", url, json_body=payload, headers=headers)
-        try:
-            if response.status_code >= 300:
-                raise self._api_error(response, model=payload.get("model"))
-            content_type = response.headers.get("content-type", "").split(";")[0].strip()
-            if streaming and content_type != "application/json":
-                yield from parse_stream(self._chunks(response))
-                self._finish(response)
-            else:  # asked for no stream, or a server that ignored stream=true
-                yield from chunk_events(self._json(response))
-        finally:
-            response.close()  # a no-op once drained; otherwise it drops the connection
+        payload = {k: v for k, v in payload.items() if k not in self.refused}
+        for attempt in range(2):  # a second time only without a refused parameter
+            response = yield from self._attempts("POST", url, json_body=payload, headers=headers)
+            try:
+                limits = self._note_limits(response)
+                if limits is not None:
+                    yield RateLimitReport(limits)
+                if response.status_code >= 300:
+                    dropped = self._refusal(response, payload) if attempt == 0 else None
+                    if dropped is None:
+                        raise self._api_error(response, model=payload.get("model"), sent=payload)
+                    payload = {k: v for k, v in payload.items() if k != dropped}
+                    yield Notice(f"the server refused {dropped}; retrying without it")
+                    continue
+                content_type = response.headers.get("content-type", "").split(";")[0].strip()
+                if streaming and content_type != "application/json":
+                    yield from parse_stream(self._chunks(response))
+                    self._finish(response)
+                else:  # asked for no stream, or a server that ignored stream=true
+                    yield from chunk_events(self._json(response))
+                return
+            finally:
+                response.close()  # a no-op once drained; otherwise it drops the connection
+
+    def _note_limits(self, response: requests.Response) -> RateLimits | None:
+        limits = rate_limits(response.headers)
+        if limits is not None:
+            self.rate_limits = limits
+        return limits
+
+    def _refusal(self, response: requests.Response, payload: dict[str, Any]) -> str | None:
+        """The parameter of ours a 400 refused; from now on it is not sent here."""
+        if response.status_code != 400:
+            return None
+        name = refused_parameter(self._error_detail(response), payload)
+        if name is not None:
+            self.refused.add(name)
+            if self._on_refused is not None:
+                self._on_refused(name)
+        return name
 
     def list_models(self) -> list[str]:
-        """Model ids from `/v1/models`, else from Heroku's `/available-models`."""
-        base = self._base()
-        response = self._send("GET", base + "/models")
-        with response:
-            if response.status_code == 404:
-                return self._heroku_models(base.removesuffix("/v1") + "/available-models")
-            if response.status_code >= 300:
-                raise self._api_error(response)
-            return _model_ids(self._json(response))
+        """Chat model ids from `/v1/models`, else Heroku's `/available-models` (the
+        dialect says which to try first); `announced` keeps what the listing revealed.
+
+        A listing that fails is not the end: the other one may work (a server that only
+        looks like Heroku); the first failure is raised when neither does.
+        """
+        origin = self._base().removesuffix("/v1")
+        failure: ApiError | None = None
+        for path in dialect(self.settings.dialect).listings:
+            with self._send("GET", origin + path) as response:
+                if response.status_code == 404:
+                    _discard(response)  # read, so the connection goes back to the pool
+                    continue
+                if response.status_code >= 300:
+                    failure = failure or self._api_error(response)
+                    continue
+                body = self._json(response)
+                self.announced = announced(body, response.headers.get("server"))
+                return model_ids(body)
+        if failure is not None:
+            raise failure
+        raise ApiError(
+            f"HTTP 404: {self._host()} lists no models "
+            "(neither /v1/models nor /available-models exists)",
+            status=404,
+        )
 
     # --- requests -------------------------------------------------------------
 
@@ -187,6 +246,24 @@ class HttpBackend:
         auth: bool = True,
     ) -> requests.Response:
         """One request with retries; returns the final response, body unread."""
+        attempts = self._attempts(method, url, json_body=json_body, headers=headers, auth=auth)
+        while True:
+            try:
+                next(attempts)  # a notice nobody is shown (model listings)
+            except StopIteration as done:
+                response: requests.Response = done.value
+                return response
+
+    def _attempts(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> Generator[Notice, None, requests.Response]:
+        """`_send`, yielding a Notice before each wait a rate limit imposes."""
         key = self.settings.key
         bearer = _Bearer(key.value) if auth and key is not None and key.value else None
         all_headers = {"User-Agent": f"chatrepl/{__version__}", **(headers or {})}
@@ -216,9 +293,31 @@ class HttpBackend:
             if not should_retry(response.status_code, response.headers):
                 return response
             delay = retry_delay(attempt, response.headers)
+            if response.status_code == 429:
+                wait = self._rate_limit_wait(response, delay)
+                if wait is None:
+                    return response  # the limit resets too late to wait for it
+                delay, why = wait
+                yield Notice(f"rate limited — waiting {_seconds(delay)} ({why})")
             _discard(response)
             self._sleep(delay)
             attempt += 1
+
+    def _rate_limit_wait(
+        self, response: requests.Response, backoff: float
+    ) -> tuple[float, str] | None:
+        """How long a 429 asks to wait and who said so; None when it is over a minute."""
+        self._note_limits(response)
+        hinted = _retry_after(response.headers)
+        if hinted is not None and 0 < hinted <= MAX_RETRY_AFTER:
+            return hinted, "Retry-After"
+        reset = reset_wait(self.rate_limits, now=time.time())
+        if reset is None:
+            return backoff, "backing off"
+        seconds, header = reset
+        if seconds > MAX_RETRY_AFTER:
+            return None
+        return max(seconds, 0.05), header
 
     def _chunks(self, response: requests.Response) -> Iterator[bytes]:
         """Body bytes as they arrive (chunked or not, decompressed if need be)."""
@@ -254,38 +353,33 @@ class HttpBackend:
             message = f"{self._host()} sent a reply that is not JSON: {snippet}"
             raise TransportError(message) from None
 
-    def _heroku_models(self, url: str) -> list[str]:
-        with self._send("GET", url, auth=False) as response:
-            if response.status_code == 404:
-                raise ApiError(
-                    f"HTTP 404: {self._host()} lists no models "
-                    "(neither /v1/models nor /available-models exists)",
-                    status=404,
-                )
-            if response.status_code >= 300:
-                raise self._api_error(response)
-            return _model_ids(self._json(response))
-
     # --- errors ---------------------------------------------------------------
 
-    def _api_error(self, response: requests.Response, *, model: Any = None) -> ApiError:
-        """A one-line ApiError from a failed response, in the server's own words."""
-        status = response.status_code
+    def _error_detail(self, response: requests.Response) -> str:
+        """The server's own words for a failed response: one line, whatever the body."""
         try:
             body = response.content
         except requests.RequestException:
             body = b""
-        try:
-            detail = error_message(json.loads(body))
-        except (ValueError, UnicodeDecodeError):
-            detail = _snippet(body) or response.reason or "no details"
-        detail = self._scrub(detail)
+        content_type = response.headers.get("content-type", "")
+        return error_text(
+            body, status=response.status_code, content_type=content_type, clean=self._scrub
+        )
+
+    def _api_error(
+        self, response: requests.Response, *, model: Any = None, sent: Any = None
+    ) -> ApiError:
+        """A one-line ApiError from a failed response, in the server's own words."""
+        status = response.status_code
+        detail = self._error_detail(response)
         key = self.settings.key
         if status == 401:
             if key is not None and key.value:
                 what = f"the server refused the key from ${key.source}"
             else:
                 what = "the server wants an API key and none is set (e.g. $INFERENCE_KEY)"
+        elif status == 403 and model:
+            what = f"this key has no access to model '{model}' (/models lists the ones it has)"
         elif status == 403:
             what = "the key is not allowed to do this"
         elif status == 404 and model:
@@ -293,7 +387,10 @@ class HttpBackend:
         elif status == 404:
             what = f"{response.url} does not exist; check the URL"
         elif status == 429:
-            what = "rate limited"
+            what = "rate limited" + _resets(self.rate_limits)
+        elif status == 400 and isinstance(sent, dict) and refused_setting(detail, sent):
+            name, command = refused_setting(detail, sent) or ("", "")
+            what = f"the server refused {name}, which {command} set"
         else:
             what = ""
         line = f"HTTP {status}: {what} ({detail})" if what else f"HTTP {status}: {detail}"
@@ -320,6 +417,20 @@ class HttpBackend:
         if midway:
             return f"the connection to {host} broke mid-reply: {reason}"
         return f"cannot reach {host}: {reason}"
+
+
+def _seconds(delay: float) -> str:
+    return f"{delay:.0f} s" if delay >= 10 else f"{delay:.1f} s"
+
+
+def _resets(limits: RateLimits | None) -> str:
+    """`; requests reset in 5m0s` when the server said when."""
+    if limits is None:
+        return ""
+    reset = limits.reset_requests if limits.remaining_requests == 0 else None
+    reset = reset or (limits.reset_tokens if limits.remaining_tokens == 0 else None)
+    reset = reset or limits.reset_requests or limits.reset_tokens
+    return f"; the limit resets in {reset}" if reset else ""
 
 
 def _retryable(status: int) -> bool:
@@ -377,32 +488,3 @@ def _reason(causes: list[BaseException]) -> str:
 def _snippet(body: bytes) -> str:
     text = body.decode("utf-8", "replace")
     return " ".join(text.split())[:160]
-
-
-def _model_ids(body: Any) -> list[str]:
-    """Ids from OpenAI's `{"data": [...]}`, llama.cpp's `models`, or Heroku's list."""
-    if isinstance(body, dict):
-        entries = body.get("data") or body.get("models") or []
-    elif isinstance(body, list):
-        entries = [e for e in body if _is_chat_model(e)]
-    else:
-        entries = []
-    ids: list[str] = []
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, str):
-            ids.append(entry)
-        elif isinstance(entry, dict):
-            name = entry.get("id") or entry.get("model_id") or entry.get("model")
-            name = name or entry.get("name")
-            if isinstance(name, str) and name:
-                ids.append(name)
-    return ids
-
-
-def _is_chat_model(entry: Any) -> bool:
-    if not isinstance(entry, dict):
-        return isinstance(entry, str)
-    kinds = entry.get("type")
-    if isinstance(kinds, str):
-        kinds = [kinds]
-    return not isinstance(kinds, list) or "text-to-text" in kinds

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatrepl.app.wiring import Session
-from chatrepl.core.errors import ConfigError, ExitStatus
+from chatrepl.core.errors import CommandError, ConfigError, ExitStatus
 from chatrepl.ui.terminal import keyboard_echo_off
 
 
@@ -25,10 +25,20 @@ def run_one_shot(session: Session) -> int:
     environment = session.environment
     plain = session.resolved.settings.plain or not environment.stdout_isatty
     engine = session.build_engine(session.view(plain=plain), interactive=False)
+    if not engine.settings.model:  # never a request without one; nobody to ask here
+        from chatrepl.app.model_choice import ONLY_ONE, one_shot_model
+        from chatrepl.ui.toolbar import host_of
+
+        where = host_of(engine.settings.url) or "the endpoint"
+        engine.set("model", one_shot_model(engine.list_models, host=where), ONLY_ONE)
+        found = session.announced()  # the listing may have named the server's dialect
+        if found is not None:
+            engine.detected(found)
     with keyboard_echo_off(environment.stdin if environment.stdin_isatty else None):
         outcome = engine.send(text)
     if outcome.interrupted:
         return ExitStatus.INTERRUPTED
     if outcome.error is not None:
-        return ExitStatus.USAGE if isinstance(outcome.error, ConfigError) else ExitStatus.API
+        usage = isinstance(outcome.error, ConfigError | CommandError)  # e.g. a dialect's range
+        return ExitStatus.USAGE if usage else ExitStatus.API
     return ExitStatus.OK

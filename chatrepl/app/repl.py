@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING
 
 from chatrepl.app.wiring import Session
 from chatrepl.ui.terminal import keyboard_echo_off
-from chatrepl.ui.toolbar import banner, toolbar_text
+from chatrepl.ui.toolbar import banner, host_of, toolbar_text
 from chatrepl.ui.views import LazyView
 
 if TYPE_CHECKING:
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
+
     from chatrepl.core.commands.registry import Command
     from chatrepl.core.engine import Engine
 
@@ -103,6 +106,7 @@ def run_repl(session: Session) -> int:
 
         return TerminalEditor(env=environment.env).edit(text)
 
+    terminal_in, terminal_out = create_input(environment.stdin), create_output(environment.stdout)
     reader = PromptReader(
         history_path=session.history_path(),
         commands=commands,
@@ -112,13 +116,18 @@ def run_repl(session: Session) -> int:
         roles=roles,
         params=params,
         edit=edit,
-        input=create_input(environment.stdin),
-        output=create_output(environment.stdout),
+        input=terminal_in,
+        output=terminal_out,
     )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
     environment.stdout.write(banner(settings) + "\n")
     environment.stdout.flush()
-    _start_warm_up(lazy)
+    # a model the user picks (now, or by /model later) is remembered for this endpoint,
+    # unless a flag, the config or the environment names one anyway
+    remembering = not settings.model or session.resolved.sources["model"].startswith("remembered")
+    if not settings.model:
+        _pick_model(session, lazy.get(), terminal_in, terminal_out)
+    _start_warm_up(lazy, session)
     prefill = ""  # /edit, /editor, or a message that could not be sent
     while True:
         line = reader.read(default=prefill)
@@ -126,6 +135,9 @@ def run_repl(session: Session) -> int:
         if line is None:
             break
         engine = lazy.get()
+        if not engine.settings.model and line.strip() and not line.startswith("/"):
+            _pick_model(session, engine, terminal_in, terminal_out)  # never send without one
+        before = engine.settings.model
         try:
             with keyboard_echo_off(environment.stdin):
                 outcome = engine.handle(line)
@@ -135,25 +147,75 @@ def run_repl(session: Session) -> int:
         except KeyboardInterrupt:
             engine.view.info("cancelled")
             continue
+        model = engine.settings.model
+        if remembering and model and model != before and engine.sources["model"] == "/model":
+            from chatrepl.app.model_choice import remember
+
+            remember(session.memory, engine.settings.url, model, engine.view)
         if outcome.exit:
             break
         prefill = outcome.prefill or ""
     return 0
 
 
-def _start_warm_up(lazy: LazyEngine) -> None:
-    """Build the engine and import what the first reply needs while the user types."""
+def _pick_model(session: Session, engine: Engine, terminal_in: Input, terminal_out: Output) -> None:
+    """List the endpoint's chat models and let the user pick one (remembered next time)."""
+    from chatrepl.app.model_choice import (
+        HOW_TO_SET,
+        ONLY_ONE,
+        PICKED,
+        model_list_or_none,
+        pick_model,
+        remember,
+    )
+    from chatrepl.ui.picker import ChoiceReader
+
+    view = engine.view
+    where = host_of(engine.settings.url) or "this endpoint"
+    models, failure = model_list_or_none(engine.list_models)
+    found = session.announced()
+    if found is not None:
+        engine.detected(found)
+    if failure is not None:
+        view.error(f"no model chosen, and the model list is unavailable ({failure})")
+        view.info(f"set one with {HOW_TO_SET}")
+        return
+    if not models:
+        view.error(f"no model chosen, and {where} lists no chat models; set one with {HOW_TO_SET}")
+        return
+    choice = pick_model(
+        models,
+        view=view,
+        read=ChoiceReader(models, input=terminal_in, output=terminal_out).read,
+        where=where,
+    )
+    if choice is None:
+        return
+    engine.set("model", choice, ONLY_ONE if len(models) == 1 else PICKED)
+    remember(session.memory, engine.settings.url, choice, view)
+    view.info(f"model: {choice} (remembered for {where}; /model switches)")
+
+
+def _start_warm_up(lazy: LazyEngine, session: Session) -> None:
+    """Build the engine, import what the first reply needs and fetch the model names
+    (for Tab completion, and the dialect the listing reveals) while the user types."""
 
     def warm() -> None:
         try:
-            lazy.get()
+            engine = lazy.get()
             import rich.markdown
             import rich.syntax  # noqa: F401
 
             import chatrepl.adapters.http
             import chatrepl.ui.rich_view  # noqa: F401
+
+            if not engine.known_models:
+                engine.list_models()
+                found = session.announced()
+                if found is not None:
+                    engine.detected(found)
         except Exception:
-            pass
+            pass  # completion without model names is still completion
 
     timer = threading.Timer(0.2, warm)
     timer.daemon = True

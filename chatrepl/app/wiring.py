@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from chatrepl.app.environment import Environment
+from chatrepl.core.dialect import Detected, detect, temperature_problem, think_problem
 from chatrepl.core.errors import ConfigError, LocalModelError, TranscriptError
 from chatrepl.core.messages import StreamEvent
 from chatrepl.core.ports import Backend, View
@@ -27,6 +28,7 @@ from chatrepl.core.settings import (
     Layer,
     Resolved,
     Secret,
+    describe,
     from_env,
     resolve,
     resolve_key,
@@ -84,7 +86,59 @@ def load_settings(
         if config is None:
             raise ConfigError(f"unknown role '{role}': no config file defines [roles.{role}]")
         layers.insert(len(layers) - 1, config.role(role))
-    return resolve_key(resolve(*layers), env)
+    resolved = resolve(*layers)
+    addon = _addon_settings(resolved, env)
+    if addon is not None:
+        # the add-on outranks the environment and profiles; a role or a flag (-m) still wins
+        layers.insert(len(layers) - (2 if role else 1), addon.layer)
+        resolved = resolve(*layers)
+    resolved = resolve_key(resolved, env)
+    if addon is not None and addon.key is not None and not resolved.settings.key_env:
+        source = addon.layer.origins.get("url", addon.layer.source)
+        key_source = f"env {addon.key.source}" if source.startswith("env ") else addon.key.source
+        resolved = resolved.with_value("key", addon.key, key_source)
+    return with_dialect(resolved)
+
+
+def check_dialect(resolved: Resolved) -> None:
+    """A temperature or /think level the dialect refuses is a usage error at startup."""
+    settings = resolved.settings
+    checks = (
+        ("temperature", temperature_problem(settings.dialect, settings.temperature)),
+        ("think", think_problem(settings.dialect, settings.think)),
+    )
+    for key, problem in checks:
+        if problem is None:
+            continue
+        value = describe(key, getattr(settings, key))
+        source = resolved.sources.get(key, "")
+        where = (
+            f"{source[5:]} {value}" if source.startswith("flag ") else f"{key} = {value} ({source})"
+        )
+        raise ConfigError(f"{where}: {problem}")
+
+
+def _addon_settings(resolved: Resolved, env: Mapping[str, str]) -> Any:
+    settings = resolved.settings
+    if not settings.app and not settings.addon:
+        return None
+    from chatrepl.app.heroku import heroku_settings  # subprocess only for --app
+
+    return heroku_settings(app=settings.app, addon=settings.addon, env=env)
+
+
+HEROKU_URL_SOURCES = ("env INFERENCE_URL",)
+
+
+def with_dialect(resolved: Resolved) -> Resolved:
+    """The dialect named in a layer, else the one the URL and its source imply."""
+    if resolved.settings.dialect is not None:
+        return resolved
+    source = resolved.sources.get("url", "")
+    heroku_variables = source in HEROKU_URL_SOURCES or "heroku config" in source
+    heroku_variables = heroku_variables or bool(resolved.settings.addon)
+    found = detect(resolved.settings.url, heroku_variables=heroku_variables)
+    return resolved.with_value("dialect", found.name, found.why)
 
 
 def resolve_settings(
@@ -126,8 +180,9 @@ def no_endpoint_help(env: Mapping[str, str]) -> str:
 class LazyBackend:
     """Builds the HTTP backend on first use, so `requests` loads after the first prompt."""
 
-    def __init__(self, resolved: Resolved) -> None:
+    def __init__(self, resolved: Resolved, *, memory: Any = None) -> None:
         self._settings = resolved.settings
+        self._memory = memory  # an EndpointMemory: parameters this endpoint refused
         self._backend: Any = None
         self._lock = threading.Lock()
 
@@ -136,8 +191,22 @@ class LazyBackend:
             if self._backend is None:
                 from chatrepl.adapters.http import HttpBackend
 
-                self._backend = HttpBackend(self._settings)
+                url, memory = self._settings.url or "", self._memory
+                self._backend = HttpBackend(
+                    self._settings,
+                    refused=memory.refused(url) if memory is not None else (),
+                    on_refused=(lambda name: memory.remember_refused(url, name))
+                    if memory is not None
+                    else None,
+                )
             return self._backend
+
+    def announced(self) -> Detected | None:
+        """The dialect the last model listing revealed, if it did."""
+        if self._backend is None:
+            return None
+        found: Detected | None = self._backend.announced
+        return found
 
     def stream(self, payload: dict[str, Any]) -> Iterator[StreamEvent]:
         """See Backend.stream."""
@@ -212,13 +281,35 @@ class Session:
             resolved = self._start_local(resolved)
         elif not resolved.settings.url:
             raise ConfigError(no_endpoint_help(env))
-        self.resolved = resolved
+        check_dialect(resolved)
+        from chatrepl.adapters.endpoints import EndpointMemory
+
+        self.memory = EndpointMemory.in_state_dir(env)
+        self.resolved = self._remembered_model(resolved)
         if self._make_backend is not None:
-            self.backend = self._make_backend(resolved)
+            self.backend = self._make_backend(self.resolved)
             return
-        backend = LazyBackend(resolved)
+        backend = LazyBackend(self.resolved, memory=self.memory)
         self._stack.callback(backend.close)
         self.backend = backend
+
+    def _remembered_model(self, resolved: Resolved) -> Resolved:
+        """No layer named a model: the one picked at this endpoint last time, if any."""
+        url = resolved.settings.url
+        if resolved.settings.model or not url:
+            return resolved
+        model = self.memory.model(url)
+        if model is None:
+            return resolved
+        return resolved.with_value(
+            "model", model, f"remembered for this endpoint ({self.memory.path})"
+        )
+
+    def announced(self) -> Detected | None:
+        """The dialect the endpoint's model listing revealed, once it was fetched."""
+        found = getattr(self.backend, "announced", None)
+        result = found() if callable(found) else None
+        return result if isinstance(result, Detected) else None
 
     def _read_transcript(self) -> None:
         if self.args.resume:
@@ -260,6 +351,8 @@ class Session:
         resolved = resolved.with_value(
             "key", Secret(server.key, "the local server"), f"{source} (random)"
         )
+        if resolved.sources.get("dialect", "").startswith(("default", "detected")):
+            resolved = resolved.with_value("dialect", "llamacpp", "detected: --local (llama.cpp)")
         if not resolved.settings.model:
             resolved = resolved.with_value("model", server.model, source)
         return resolved

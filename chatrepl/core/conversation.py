@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chatrepl.core.dialect import thinking_options
 from chatrepl.core.messages import Attachment, ImageUrl, Message, TurnStats
 from chatrepl.core.params import RESERVED_KEYS
 from chatrepl.core.settings import Settings
@@ -131,7 +132,8 @@ class Conversation:
 
     def payload(self, settings: Settings, *, image_url: ImageUrl | None = None) -> dict[str, Any]:
         """The /v1/chat/completions body: the system prompt first, only the options set,
-        then the extra parameters (`/set`, `-o`, a profile's params)."""
+        then the extra parameters (`/set`, `-o`, a profile's params). Reasoning is asked
+        for the way the settings' dialect understands."""
         messages = [{"role": "system", "content": settings.system}] if settings.system else []
         messages += [m.to_api(image_url) for m in self.messages if m.role != "system"]
         body: dict[str, Any] = {"messages": messages}
@@ -141,6 +143,7 @@ class Conversation:
             body["temperature"] = settings.temperature
         if settings.max_tokens is not None:
             body["max_tokens"] = settings.max_tokens
+        body.update(thinking_options(settings.dialect, settings.think))
         body["stream"] = settings.stream
         if settings.stream:
             body["stream_options"] = {"include_usage": True}

@@ -24,13 +24,14 @@ from chatrepl.core.attachments import Attached, Limits, Staged
 from chatrepl.core.branches import BranchRow
 from chatrepl.core.commands.registry import Command, CommandCall, CommandRegistry, parse
 from chatrepl.core.conversation import Conversation
+from chatrepl.core.dialect import Detected, temperature_problem, think_problem
 from chatrepl.core.errors import (
     AttachmentError,
     ChatReplError,
     CommandError,
     TranscriptError,
 )
-from chatrepl.core.messages import Attachment, Message
+from chatrepl.core.messages import Attachment, Message, RateLimits
 from chatrepl.core.ports import Backend, Clipboard, CopyReport, Editor, Files, SessionStore, View
 from chatrepl.core.reply import Clock, Outcome, Reply, ReplyCollector, drain
 from chatrepl.core.settings import Layer, Resolved, Settings, find_role
@@ -81,6 +82,7 @@ class Engine:
         self.registry = CommandRegistry(commands)
         self.interactive = interactive  # one-shot mode has no /retry or ↑ to suggest
         self._known_models: tuple[str, ...] = ()
+        self._limits: RateLimits | None = None
         self._clock = clock
         self._wall_clock = wall_clock
 
@@ -121,6 +123,11 @@ class Engine:
         """The files waiting to join the next message."""
         return tuple(self._pending)
 
+    @property
+    def rate_limits(self) -> RateLimits | None:
+        """The rate-limit headers of the last response, if the server sent any."""
+        return self._limits
+
     def set(self, key: str, value: Any, source: str) -> None:
         """Change one setting (from a slash-command), remembering its source."""
         self._resolved = self._resolved.with_value(key, value, source)
@@ -157,8 +164,19 @@ class Engine:
 
     def list_models(self) -> list[str]:
         """Ask the endpoint for its models and remember them."""
-        self._known_models = tuple(sorted(set(self.backend.list_models())))
+        self.set_known_models(self.backend.list_models())
         return list(self._known_models)
+
+    def set_known_models(self, models: Iterable[str]) -> None:
+        """Remember the endpoint's models (fetched in the background, or by /models)."""
+        self._known_models = tuple(sorted(set(models)))
+
+    def detected(self, found: Detected) -> None:
+        """A dialect the server announced; it replaces only a default or detected one."""
+        source = self.sources.get("dialect", "default")
+        if found.name == self.settings.dialect or not source.startswith(("default", "detected")):
+            return
+        self._resolved = self._resolved.with_value("dialect", found.name, found.why)
 
     def load(self, loaded: Transcript, *, source: str, keep_flags: bool = False) -> None:
         """Continue a loaded conversation with the settings it recorded.
@@ -496,6 +514,9 @@ class Engine:
                 history.pop()
             if not history:
                 raise CommandError("nothing to compare yet: /compare MODEL... -- QUESTION")
+        refusal = self._dialect_refusal()
+        if refusal is not None:
+            raise CommandError(refusal)
         scratch = Conversation(history)
         if question is not None:
             scratch.add_user(question)
@@ -506,8 +527,28 @@ class Engine:
 
     # --- one turn -------------------------------------------------------------
 
+    def _refusal(self) -> str | None:
+        """Why the next request must not be sent at all (nothing reaches the server)."""
+        if not self.settings.model:
+            return "no model chosen: /model NAME picks one (/models lists them)"
+        return self._dialect_refusal()
+
+    def _dialect_refusal(self) -> str | None:
+        settings = self.settings
+        problem = temperature_problem(settings.dialect, settings.temperature)
+        if problem:
+            return f"{problem} (/temperature X changes it)"
+        problem = think_problem(settings.dialect, settings.think)
+        if problem:
+            return f"{problem} (/think off turns it off)"
+        return None
+
     def _payload(self, conversation: Conversation) -> dict[str, Any]:
-        """The request body (AttachmentError when an image has gone from its folder)."""
+        """The request body; a CommandError when it must not be sent (no model, a value
+        the dialect refuses), an AttachmentError when an image has gone from its folder."""
+        refusal = self._refusal()
+        if refusal is not None:
+            raise CommandError(refusal)
         return conversation.payload(self.settings, image_url=self.image_url)
 
     def _stream(self, payload: dict[str, Any]) -> Reply:
@@ -522,12 +563,15 @@ class Engine:
             wall_clock=self._wall_clock,
         )
         self.view.begin_reply()
-        return drain(
+        reply = drain(
             lambda: self.backend.stream(payload),
             collector,
             show=self.view.show,
             notice=self.view.notice,
         )
+        if reply.limits is not None:
+            self._limits = reply.limits
+        return reply
 
     def _report_empty(self, reply: Reply, *, hint: bool = True) -> None:
         # nothing to keep: an empty assistant message would be sent back next turn

@@ -16,6 +16,8 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    reasoning_tokens: int | None = None  # part of completion_tokens spent thinking
+    cached_tokens: int | None = None  # part of prompt_tokens the server had cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,28 @@ class Finish:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The `x-ratelimit-*` headers of the last response (any may be missing).
+
+    Resets are kept as the server wrote them (`51s`, `1m30s`): that is what to show.
+    """
+
+    limit_requests: int | None = None
+    remaining_requests: int | None = None
+    reset_requests: str | None = None
+    limit_tokens: int | None = None
+    remaining_tokens: int | None = None
+    reset_tokens: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitReport:
+    """The server's rate-limit headers came with this response."""
+
+    limits: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """A line for the user while the reply is on its way (a retry wait, a dropped
     parameter): shown dimmed, never part of the reply."""
@@ -134,4 +158,4 @@ class Notice:
     text: str
 
 
-StreamEvent = TextDelta | ReasoningDelta | UsageReport | Finish | Notice
+StreamEvent = TextDelta | ReasoningDelta | UsageReport | Finish | Notice | RateLimitReport

@@ -19,6 +19,8 @@ from chatrepl.core.messages import (
     Finish,
     Message,
     Notice,
+    RateLimitReport,
+    RateLimits,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -39,6 +41,7 @@ class Reply:
     reasoning: str
     stats: TurnStats
     error: ChatReplError | None = None
+    limits: RateLimits | None = None  # the server's rate-limit headers, when it sent them
 
     @property
     def interrupted(self) -> bool:
@@ -57,6 +60,7 @@ class ReplyCollector:
         "_started_at",
         "_text",
         "finish",
+        "limits",
         "max_tokens",
         "model",
         "params",
@@ -86,6 +90,7 @@ class ReplyCollector:
         self._reasoning: list[str] = []
         self.usage: Usage | None = None
         self.finish: str | None = None
+        self.limits: RateLimits | None = None
 
     def feed(self, event: StreamEvent) -> Shown | None:
         """Take one event; return it when it is text or reasoning to show."""
@@ -98,6 +103,8 @@ class ReplyCollector:
             self.usage = event.usage
         elif isinstance(event, Finish):
             self.finish = event.reason
+        elif isinstance(event, RateLimitReport):
+            self.limits = event.limits
         return None
 
     @property
@@ -120,7 +127,7 @@ class ReplyCollector:
             truncated=not interrupted and self.finish is None,
             params=self.params,
         )
-        return Reply(self.text, "".join(self._reasoning), stats, error)
+        return Reply(self.text, "".join(self._reasoning), stats, error, self.limits)
 
 
 def drain(

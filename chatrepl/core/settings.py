@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from chatrepl.core.dialect import DIALECTS, parse_dialect, parse_think
 from chatrepl.core.errors import ConfigError
 from chatrepl.core.params import parse_params
 
@@ -188,6 +189,16 @@ def parse_patterns(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def parse_alias(value: Any) -> str:
+    """A Heroku attachment alias: letters, digits and underscores (`INFERENCE`, `MYAI`)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("an add-on alias like INFERENCE")
+    alias = value.strip().upper().rstrip("_")
+    if not alias.replace("_", "").isalnum() or not alias[0].isalpha() or not alias.isascii():
+        raise ValueError("an add-on alias like INFERENCE (letters, digits, _)")
+    return alias
+
+
 def _not_configurable(value: Any) -> Any:
     raise ValueError("not settable here")
 
@@ -264,7 +275,7 @@ class Settings:
     temperature: float | None = _setting(
         None,
         parse_temperature,
-        "0 to 2",
+        "0 to 2 (0 to 1 on Heroku)",
         flags=("-t", "--temperature"),
         metavar="X",
         shown=True,
@@ -287,6 +298,39 @@ class Settings:
         metavar="TEXT",
         shown=True,
         stored=True,
+    )
+    think: str | None = _setting(
+        None,
+        parse_think,
+        "ask for reasoning: off, on, low|medium|high, or N tokens (Heroku)",
+        flags=("--think",),
+        metavar="LEVEL",
+        shown=True,
+        stored=True,
+    )
+    dialect: str | None = _setting(
+        None,
+        parse_dialect,
+        f"the server's dialect: {', '.join(DIALECTS)} (default: detected)",
+        flags=("--dialect",),
+        metavar="NAME",
+        shown=True,
+    )
+    app: str | None = _setting(
+        None,
+        parse_text,
+        "read the add-on's URL, key and model from this Heroku app (heroku config)",
+        flags=("--app",),
+        metavar="APP",
+        shown=True,
+    )
+    addon: str | None = _setting(
+        None,
+        parse_alias,
+        "the add-on's attachment alias: read ALIAS_URL, ALIAS_KEY, ALIAS_MODEL_ID",
+        flags=("--addon",),
+        metavar="ALIAS",
+        shown=True,
     )
     stream: bool = _setting(
         True,
@@ -617,7 +661,7 @@ def describe(key: str, value: Any) -> str:
     if value is None:
         if key == "params":
             return "(none: /set KEY VALUE)"
-        return "off" if key in {"max_tokens", "system", "role"} else "(not set)"
+        return "off" if key in {"max_tokens", "system", "role", "think"} else "(not set)"
     if isinstance(value, tuple):
         return ", ".join(map(str, value))
     if isinstance(value, Secret):

@@ -70,7 +70,13 @@ _STATS_FIELDS: tuple[tuple[str, str, type], ...] = (
     ("interrupted", "interrupted", bool),
     ("truncated", "truncated", bool),
 )
-_USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_USAGE_FIELDS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "reasoning_tokens",
+    "cached_tokens",
+)
 _ATTACHMENT_FIELDS: tuple[tuple[str, type], ...] = (
     ("path", str),
     ("size", int),

@@ -20,51 +20,89 @@ from chatrepl.core.messages import (
     Usage,
     UsageReport,
 )
+from chatrepl.protocol.errors import error_message, error_status, is_error_object
 from chatrepl.protocol.eventstream import EventStreamDecoder, SseEvent
 
+__all__ = ["chunk_events", "decode_events", "error_message", "parse_stream"]
 
-def error_message(payload: Any) -> str:
-    """The server's own words from `{"error": {...}}`, `{"error": "..."}` or `{"message": ...}`."""
-    if isinstance(payload, dict):
-        error = payload.get("error", payload)
-        if isinstance(error, dict):
-            message = error.get("message") or error.get("detail") or error.get("type")
-            if message:
-                return str(message)
-        elif isinstance(error, str) and error:
-            return error
-        if isinstance(payload.get("detail"), str):
-            return str(payload["detail"])
-    return str(payload)[:200]
+
+def _count(raw: Any, *path: str) -> int | None:
+    for name in path:
+        if not isinstance(raw, dict):
+            return None
+        raw = raw.get(name)
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
 
 
 def _usage(raw: Any) -> Usage | None:
     if not isinstance(raw, dict):
         return None
+    # OpenAI nests the details; Heroku-adjacent servers put them at the top level
+    reasoning = _count(raw, "completion_tokens_details", "reasoning_tokens")
+    cached = _count(raw, "prompt_tokens_details", "cached_tokens")
+    return Usage(
+        _count(raw, "prompt_tokens"),
+        _count(raw, "completion_tokens"),
+        _count(raw, "total_tokens"),
+        reasoning_tokens=_count(raw, "reasoning_tokens") if reasoning is None else reasoning,
+        cached_tokens=_count(raw, "cached_input_tokens") if cached is None else cached,
+    )
 
-    def count(name: str) -> int | None:
-        value = raw.get(name)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    return Usage(count("prompt_tokens"), count("completion_tokens"), count("total_tokens"))
+def _parts(content: Any) -> Iterator[tuple[bool, str]]:
+    """(is_reasoning, text) for a content given as a list of parts (Mistral, Anthropic-like).
+
+    `{"type": "text", "text": …}` is answer; `{"type": "thinking", "thinking": …}` (whose
+    value may itself be a list of text parts) and `reasoning` parts are reasoning; images
+    and other kinds carry no text to show.
+    """
+    for part in content if isinstance(content, list) else ():
+        if isinstance(part, str):
+            yield False, part
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        thinking = kind in ("thinking", "reasoning", "redacted_thinking")
+        if not thinking and kind not in ("text", "output_text", None):
+            continue
+        for key in ("text", "thinking", "reasoning", "content"):
+            value = part.get(key)
+            if isinstance(value, str):
+                if value:
+                    yield thinking, value
+                break
+            if isinstance(value, list):
+                yield from ((True, t) if thinking else (r, t) for r, t in _parts(value))
+                break
+
+
+def _delta_events(delta: dict[str, Any]) -> list[StreamEvent]:
+    events: list[StreamEvent] = []
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        events.append(ReasoningDelta(reasoning))
+    elif isinstance(reasoning, list):
+        events += [ReasoningDelta(t) for _, t in _parts(reasoning)]
+    content = delta.get("content")
+    if isinstance(content, str) and content:
+        events.append(TextDelta(content))
+    elif isinstance(content, list):
+        events += [ReasoningDelta(t) if r else TextDelta(t) for r, t in _parts(content)]
+    return events
 
 
 def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
     """The stream events in one chat.completion.chunk (or a whole non-streamed reply)."""
-    if chunk.get("error"):
-        raise ApiError(error_message(chunk), status=_status(chunk["error"]))
+    if is_error_object(chunk):
+        raise ApiError(error_message(chunk), status=error_status(chunk))
     events: list[StreamEvent] = []
     for choice in chunk.get("choices") or ():
         if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
             continue
         delta = choice.get("delta") or choice.get("message") or {}
         if isinstance(delta, dict):
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(reasoning, str) and reasoning:
-                events.append(ReasoningDelta(reasoning))
-            content = delta.get("content")
-            if isinstance(content, str) and content:
-                events.append(TextDelta(content))
+            events += _delta_events(delta)
         reason = choice.get("finish_reason")
         if isinstance(reason, str) and reason:
             events.append(Finish(reason))
@@ -72,11 +110,6 @@ def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
     if usage is not None:
         events.append(UsageReport(usage))
     return events
-
-
-def _status(error: Any) -> int | None:
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, int) and 100 <= code < 600 else None
 
 
 def decode_events(events: Iterable[SseEvent]) -> Iterator[StreamEvent | None]:

@@ -19,8 +19,12 @@ def format_stats(stats: TurnStats) -> str:
         parts.append(f"first token {stats.ttft:.2f}s")
     if stats.duration is not None:
         parts.append(f"total {stats.duration:.2f}s")
-    if stats.usage is not None and stats.usage.completion_tokens is not None:
-        parts.append(f"{stats.usage.completion_tokens} tokens")
+    usage = stats.usage
+    if usage is not None and usage.completion_tokens is not None:
+        thinking = f" ({usage.reasoning_tokens} reasoning)" if usage.reasoning_tokens else ""
+        parts.append(f"{usage.completion_tokens} tokens{thinking}")
+    elif usage is not None and usage.reasoning_tokens:
+        parts.append(f"{usage.reasoning_tokens} reasoning tokens")
     rate = stats.tokens_per_second
     if rate is not None:
         parts.append(f"{rate:.1f} tok/s")

@@ -23,7 +23,7 @@ def toolbar_text(
         if settings.temperature is not None
         else "default"
     )
-    parts = [settings.model or "(server default model)"]
+    parts = [settings.model or "(no model yet: /model NAME)"]
     if settings.role:
         parts.append(f"role {settings.role}")
     parts += [
@@ -45,6 +45,6 @@ def toolbar_text(
 def banner(settings: Settings) -> str:
     """The first line the REPL prints."""
     return (
-        f"chatrepl {__version__} · {settings.model or 'server default model'} at "
+        f"chatrepl {__version__} · {settings.model or 'no model chosen yet'} at "
         f"{host_of(settings.url)} · /help for commands · Ctrl-D to quit"
     )

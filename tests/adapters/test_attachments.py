@@ -179,7 +179,7 @@ def test_an_unreadable_file_sends_nothing(fake_server: FakeServer, tmp_path: Pat
     env = {**os.environ, "INFERENCE_URL": fake_server.url, "INFERENCE_KEY": "inf-k-0123456789abc"}
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "chatrepl", "--no-save", f"read @{locked}"],
+            [sys.executable, "-m", "chatrepl", "-m", "m", "--no-save", f"read @{locked}"],
             env=env,
             preexec_fn=_without_root_file_powers if os.geteuid() == 0 else None,
             capture_output=True,

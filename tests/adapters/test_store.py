@@ -296,10 +296,10 @@ def test_continue_and_load_together_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_load_restores_messages_and_settings_with_provenance(tmp_path: Path) -> None:
     path = write(tmp_path / "chat.json", SAMPLE)
-    engine, backend, _ = make_engine(load=str(path), temperature=1.5)
+    engine, backend, _ = make_engine(load=str(path), temperature=0.9)
     s = engine.settings
     assert (s.model, s.max_tokens, s.system) == ("saved-model", 50, "Be old.")
-    assert s.temperature == 1.5  # a flag on the command line wins over the transcript
+    assert s.temperature == 0.9  # a flag on the command line wins over the transcript
     assert engine.sources["model"] == f"transcript {path}"
     assert engine.sources["temperature"] == "flag --temperature"
     turn(engine, backend, "new question")

@@ -55,6 +55,7 @@ SETTINGS = {
     "system": "Be brief.",
     "params": {"top_p": 0.9, "stop": ["END", "\n\n"], "logit_bias": {"50256": -100}},
     "role": "reviewer",
+    "think": "2048",
     "profile": "work",
 }
 PNG = Attachment("shot.png", 2048, "ab" * 32, "image/png", data=b"\x89PNG...")
@@ -246,8 +247,9 @@ def test_request_body_export_and_import() -> None:
     assert [(m.role, m.content) for m in loaded.conversation.messages] == [
         (m.role, m.content) for m in CONVERSATION.messages
     ]
-    # the known parameters come back; others (logit_bias) are not taken from a body
-    expected = {k: v for k, v in SETTINGS.items() if k not in ("profile", "role")}
+    # the known parameters come back; others (logit_bias) are not taken from a body,
+    # and a body has no profile, role or /think level
+    expected = {k: v for k, v in SETTINGS.items() if k not in ("profile", "role", "think")}
     expected["params"] = {"top_p": 0.9, "stop": ["END", "\n\n"]}
     assert loaded.settings == expected
 
@@ -436,7 +438,7 @@ TEXT = st.lists(st.one_of(MARKDOWNISH, st.text()), max_size=6).map("\n".join)
 NAME = st.text(string.printable + "é→\n", max_size=12)
 FLOAT = st.floats(allow_nan=False, allow_infinity=False)
 MAYBE_INT = st.none() | st.integers(min_value=0, max_value=2**63)
-USAGE = st.builds(Usage, MAYBE_INT, MAYBE_INT, MAYBE_INT)
+USAGE = st.builds(Usage, MAYBE_INT, MAYBE_INT, MAYBE_INT, MAYBE_INT, MAYBE_INT)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | FLOAT | st.text(max_size=8),
     lambda inner: (

@@ -147,7 +147,7 @@ def test_an_image_for_a_text_model_sends_nothing(
 
 
 def test_a_missing_at_path_sends_nothing(fake_server: FakeServer, env: dict[str, str]) -> None:
-    run = Run(["summarise @./missing-notes.md"], env)
+    run = Run(["-m", "m", "summarise @./missing-notes.md"], env)
     assert run.status == ExitStatus.USAGE
     assert "@./missing-notes.md: no such file or folder; nothing was sent" in run.err
     assert fake_server.requests == []

@@ -160,6 +160,25 @@ def test_a_wrong_key_gives_one_clean_line_naming_the_variable(make_engine: Any) 
     assert engine.conversation.pending_user is not None  # kept for /retry
 
 
+def test_llamacpp_announces_its_dialect_and_takes_think_on(
+    make_engine: Any, llama: LocalServer
+) -> None:
+    # what core/dialect.py's llama.cpp rules rest on, checked against the real server
+    from chatrepl.adapters.http import HttpBackend
+    from chatrepl.core.dialect import Detected
+
+    with HttpBackend(settings_for(llama).settings) as http:
+        assert http.list_models() == ["smollm2"]
+        assert http.announced == Detected("llamacpp", "detected: Server: llama.cpp header")
+    engine, backend, view = make_engine(dialect="llamacpp", think="on", temperature=1.5)
+    engine.handle("Say hi.")
+    assert view.errors == []
+    sent = backend.payloads[-1]
+    assert sent["chat_template_kwargs"] == {"enable_thinking": True}
+    assert sent["temperature"] == 1.5  # llama.cpp's range is not Heroku's
+    assert engine.conversation.messages[-1].content.strip()
+
+
 # --- the real command line --------------------------------------------------------
 
 

@@ -400,6 +400,85 @@ def test_empty_stream():
             [TextDelta("whole"), Finish("stop"), UsageReport(Usage(None, 1, None))],
         ),
         ({"choices": [{"index": 0, "delta": {"content": "x"}}], "error": None}, [TextDelta("x")]),
+        # --- dialect quirks (issue 8) ---
+        (  # Heroku-adjacent: usage on a chunk whose choices is not empty, with details
+            {
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "usage": {
+                    "prompt_tokens": 9,
+                    "completion_tokens": 40,
+                    "total_tokens": 49,
+                    "reasoning_tokens": 30,
+                    "cached_input_tokens": 4,
+                },
+            },
+            [Finish("stop"), UsageReport(Usage(9, 40, 49, reasoning_tokens=30, cached_tokens=4))],
+        ),
+        (  # OpenAI nests the same details
+            {
+                "choices": [],
+                "usage": {
+                    "completion_tokens": 5,
+                    "completion_tokens_details": {"reasoning_tokens": 3},
+                    "prompt_tokens_details": {"cached_tokens": 2},
+                },
+            },
+            [UsageReport(Usage(None, 5, None, reasoning_tokens=3, cached_tokens=2))],
+        ),
+        (  # Mistral: content as a list of parts, thinking first
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {
+                            "content": [
+                                {"type": "thinking", "thinking": [{"type": "text", "text": "hm"}]},
+                                {"type": "text", "text": "Hi"},
+                            ]
+                        },
+                    }
+                ]
+            },
+            [ReasoningDelta("hm"), TextDelta("Hi")],
+        ),
+        (  # Anthropic-like thinking part with a string, and a reasoning part
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {
+                            "content": [
+                                {"type": "thinking", "thinking": "a"},
+                                {"type": "reasoning", "text": "b"},
+                                {"type": "image_url", "image_url": {"url": "x"}},
+                                {"type": "text", "text": ""},
+                                "plain",
+                            ]
+                        },
+                    }
+                ]
+            },
+            [ReasoningDelta("a"), ReasoningDelta("b"), TextDelta("plain")],
+        ),
+        (  # non-streamed: message.content as parts, message.reasoning (Heroku, Ollama)
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "reasoning": "thought",
+                            "content": [{"type": "text", "text": "whole"}],
+                        },
+                        "finish_reason": "stop",
+                    }
+                ]
+            },
+            [ReasoningDelta("thought"), TextDelta("whole"), Finish("stop")],
+        ),
+        (
+            {"choices": [{"index": 0, "delta": {"content": []}}]},
+            [],
+        ),
     ],
 )
 def test_chunk_shapes(chunk, events):
@@ -454,6 +533,20 @@ def test_error_object_after_events():
         ({"error": {"code": 9999, "message": "odd"}}, "odd", None),
         ({"error": "plain words"}, "plain words", None),
         ({"error": {"type": "server_error"}}, "server_error", None),
+        (  # Heroku: the error object double-encoded as a string
+            {
+                "error": '{"code":400,"message":"unrecognized request argument supplied: '
+                'stream_options","type":"invalid_request"}'
+            },
+            "unrecognized request argument supplied: stream_options",
+            400,
+        ),
+        (  # vLLM: a flat error object mid-stream, no `error` key
+            {"object": "error", "message": "model overloaded", "code": 503},
+            "model overloaded",
+            503,
+        ),
+        ({"object": "error", "message": "odd", "type": "BadRequestError"}, "odd", None),
     ],
 )
 def test_error_object_shapes(payload, message, status):
@@ -508,9 +601,10 @@ def test_blank_data_events_are_skipped():
         ({"error": {"detail": "d"}}, "d"),
         ({"message": "top-level"}, "top-level"),
         ({"detail": "fastapi style"}, "fastapi style"),
-        ({"error": ""}, "{'error': ''}"),
+        ({"error": ""}, "the server gave no error message"),
         ("just a string", "just a string"),
-        (["x"] * 100, str(["x"] * 100)[:200]),
+        (["x"] * 10, "; ".join(["x"] * 10)),
+        (["x"] * 100, ("x; " * 80)[:239].rstrip() + "…"),
     ],
 )
 def test_error_message(payload, message):

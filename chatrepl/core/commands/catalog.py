@@ -7,6 +7,7 @@ from chatrepl.core.commands import (
     clipboard,
     compare,
     editing,
+    endpoint,
     files,
     params,
     transcripts,
@@ -18,6 +19,7 @@ def builtin_commands() -> list[Command]:
     """The commands a session starts with."""
     return [
         *chat.COMMANDS,
+        *endpoint.COMMANDS,
         *params.COMMANDS,
         *editing.COMMANDS,
         *files.COMMANDS,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatrepl.core.commands.registry import Command, CommandContext
+from chatrepl.core.dialect import dialect, temperature_problem
 from chatrepl.core.errors import CommandError
 from chatrepl.core.params import describe_value
 from chatrepl.core.reply import Outcome
 from chatrepl.core.settings import (
     SHOWN_SETTINGS,
+    TEMPERATURE_RANGE,
     describe,
     parse_max_tokens,
     parse_optional_text,
@@ -61,7 +63,19 @@ def _show_or_set(ctx: CommandContext, args: str, key: str, parse: Callable[[str]
 
 
 def _temperature(ctx: CommandContext, args: str) -> None:
-    _show_or_set(ctx, args, "temperature", parse_temperature)
+    def parse(text: str) -> float:
+        d = dialect(ctx.settings.dialect)
+        lo, hi = d.temperature
+        where = f" on {d.label}" if d.temperature != TEMPERATURE_RANGE else ""
+        try:
+            value = parse_temperature(text)
+        except ValueError:
+            raise ValueError(f"a number from {lo:g} to {hi:g}{where}") from None
+        if temperature_problem(d.name, value):
+            raise ValueError(f"a number from {lo:g} to {hi:g}{where}")
+        return value
+
+    _show_or_set(ctx, args, "temperature", parse)
 
 
 def _max_tokens(ctx: CommandContext, args: str) -> None:
@@ -111,7 +125,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", _help, "list commands and keys", aliases=("h", "?"), completes="commands"),
     Command("model", _model, "show or switch the model", "[NAME]", ("m",), "models"),
     Command("models", _models, "list the endpoint's models (feeds completion)"),
-    Command("temperature", _temperature, "show or set the temperature (0-2)", "[X]", ("temp", "t")),
+    Command(
+        "temperature",
+        _temperature,
+        "show or set the temperature (0-2; 0-1 on Heroku)",
+        "[X]",
+        ("temp", "t"),
+    ),
     Command("max_tokens", _max_tokens, "show or set the reply cap", "[N|off]", ("max",)),
     Command("system", _system, "show, set or remove the system prompt", "[TEXT|off]"),
     Command("settings", _settings, "every setting and where it came from", aliases=("config",)),

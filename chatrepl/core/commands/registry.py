@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import CommandError
+from chatrepl.core.messages import RateLimits
 from chatrepl.core.ports import SessionStore, View
 from chatrepl.core.reply import Outcome
 from chatrepl.core.settings import Layer, Settings, closest
@@ -49,6 +50,8 @@ class CommandContext(Protocol):
     def roles(self) -> Mapping[str, Layer]: ...
     @property
     def pending(self) -> Sequence[Staged]: ...
+    @property
+    def rate_limits(self) -> RateLimits | None: ...
 
     def set(self, key: str, value: Any, source: str) -> None:
         """Change a setting, remembering its source."""

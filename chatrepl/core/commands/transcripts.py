@@ -80,7 +80,7 @@ def _load(ctx: CommandContext, args: str) -> None:
     loaded = store.open(target)  # raises before anything is touched
     ctx.load(loaded, source=f"transcript {target}")
     turns = loaded.conversation.turns
-    model = ctx.settings.model or "the server default model"
+    model = ctx.settings.model or "none chosen yet (/model NAME)"
     ctx.view.info(f"loaded {target}: {_plural(turns, 'turn')}, model {model}")
 
 
