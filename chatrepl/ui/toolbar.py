@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from prompt_toolkit.formatted_text import FormattedText
+
 from chatrepl import __version__
 from chatrepl.core.settings import Settings, describe
 
@@ -13,10 +15,22 @@ def host_of(url: str | None) -> str:
     return urlsplit(url or "").netloc.rpartition("@")[2]
 
 
+WARN_STYLE = "noreverse bg:ansiyellow fg:ansiblack bold"  # the meter past 80 %
+
+Toolbar = str | FormattedText  # plain text, or prompt_toolkit's styled fragments
+
+
 def toolbar_text(
-    settings: Settings, turns: int, *, name: str | None = None, attached: int = 0
-) -> str:
-    """The bottom toolbar: what the next message will be sent with."""
+    settings: Settings,
+    turns: int,
+    *,
+    name: str | None = None,
+    attached: int = 0,
+    meter: str | None = None,
+    warn: bool = False,
+) -> Toolbar:
+    """The bottom toolbar: what the next message will be sent with, and how full the
+    context window is (`meter`; amber when `warn`)."""
     host = host_of(settings.url) or "?"
     temp = (
         describe("temperature", settings.temperature)
@@ -39,7 +53,17 @@ def toolbar_text(
     parts.append(f"{turns} turns")
     if attached:
         parts.append(f"{attached} attached")
-    return " " + " · ".join([*parts, "/help"])
+    if meter is None:
+        return " " + " · ".join([*parts, "/help"])
+    if not warn:
+        return " " + " · ".join([*parts, meter, "/help"])
+    return FormattedText(
+        [
+            ("", " " + " · ".join(parts) + " · "),
+            (WARN_STYLE, f" {meter} "),
+            ("", " · /help"),
+        ]
+    )
 
 
 def banner(settings: Settings) -> str:
