@@ -54,7 +54,8 @@ CREATE TABLE sessions (
     file TEXT NOT NULL UNIQUE,
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
-    name TEXT, parent TEXT, models TEXT, turns INTEGER, first_line TEXT, problem TEXT,
+    name TEXT, parent TEXT, models TEXT, model TEXT, turns INTEGER, first_line TEXT,
+    problem TEXT,
     messages INTEGER NOT NULL DEFAULT 0,
     dirty INTEGER NOT NULL DEFAULT 0
 );
@@ -102,9 +103,10 @@ def _clean(text: str) -> str:
 
 
 def _message_rows(
-    messages: Sequence[Message], start: int, *, model: str | None, fallback: float
+    messages: Sequence[Message], start: int, *, turn: int, model: str | None, fallback: float
 ) -> list[tuple[int, int, str, str | None, float, str]]:
-    """(position, turn, role, model, at, content) for messages[start:].
+    """(position, turn, role, model, at, content) for messages[start:]; `turn` user
+    messages come before them.
 
     A user message has no time or model of its own: it takes those of the reply that
     answered it (sent the moment the user pressed Enter), else the session's.
@@ -112,30 +114,31 @@ def _message_rows(
     rows: list[tuple[int, int, str, str | None, float, str]] = []
     next_at: float | None = None
     next_model: str | None = None
-    later: list[tuple[float | None, str | None]] = [(None, None)] * len(messages)
+    later: list[tuple[float | None, str | None]] = [(None, None)] * (len(messages) - start)
     for index in range(len(messages) - 1, start - 1, -1):
         stats = messages[index].stats
         if stats is not None:
             next_at = stats.started_at if stats.started_at is not None else next_at
             next_model = stats.model or next_model
-        later[index] = (next_at, next_model)
-    turn = sum(1 for m in messages[:start] if m.role == "user")
+        later[index - start] = (next_at, next_model)
     last_at = fallback
     for index in range(start, len(messages)):
         message = messages[index]
         turn += message.role == "user"
-        at, by = later[index]
+        at, by = later[index - start]
         at = at if at is not None else last_at
         last_at = at
         rows.append((index, max(turn, 1), message.role, by or model, at, _clean(message.content)))
     return rows
 
 
-def _models(messages: Sequence[Message], model: str | None) -> list[str]:
-    models = [m.stats.model for m in messages if m.stats is not None and m.stats.model]
-    if not models and model:
-        models = [model]
-    return list(dict.fromkeys(models))
+def _turns(messages: Sequence[Message]) -> int:
+    return sum(1 for m in messages if m.role == "user")
+
+
+def _models(messages: Sequence[Message]) -> list[str]:
+    """The models that answered, in order (a listing falls back to the session's model)."""
+    return list(dict.fromkeys(m.stats.model for m in messages if m.stats and m.stats.model))
 
 
 def _first_line(messages: Sequence[Message]) -> str:
@@ -356,41 +359,65 @@ class SessionIndex:
         unchanged: int,
         st: os.stat_result,
     ) -> None:
-        """Write a session's rows; messages[:unchanged] are already in the index."""
+        """Write a session's rows; messages[:unchanged] are already in the index.
+
+        After an append only the new messages are read, so a turn of a 2,000-message
+        conversation costs what the turn added.
+        """
         messages = conversation.messages
         model = settings.get("model")
-        row = db.execute("SELECT id, messages FROM sessions WHERE file = ?", (name,)).fetchone()
+        row = db.execute(
+            "SELECT id, messages, models, turns FROM sessions WHERE file = ?", (name,)
+        ).fetchone()
+        models: list[str] = []
+        turns_before = 0
+        if row is not None:
+            unchanged = min(unchanged, row[1], len(messages))
+            if unchanged and messages[unchanged - 1].role == "user":
+                # a message that was waiting for its reply takes the reply's time now
+                unchanged -= 1
+            if unchanged:
+                models = json.loads(row[2] or "[]")
+                last = db.execute(
+                    "SELECT turn FROM messages WHERE session = ? AND position = ?",
+                    (row[0], unchanged - 1),
+                ).fetchone()
+                turns_before = last[0] if last else _turns(messages[:unchanged])
+        else:
+            unchanged = 0
+        new = messages[unchanged:]
+        models = list(dict.fromkeys([*models, *_models(new)]))
         values = (
             st.st_mtime_ns,
             st.st_size,
             conversation.name,
             conversation.parent,
-            json.dumps(_models(messages, model)),
-            conversation.turns,
+            json.dumps(models),
+            model,
+            turns_before + _turns(new),
             _first_line(messages),
             len(messages),
         )
         if row is None:
             session = db.execute(
-                "INSERT INTO sessions (file, mtime_ns, size, name, parent, models, turns, "
-                "first_line, messages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (file, mtime_ns, size, name, parent, models, model, turns, "
+                "first_line, messages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, *values),
             ).lastrowid
-            unchanged = 0
         else:
             session = row[0]
-            unchanged = min(unchanged, row[1])
             db.execute(
                 "UPDATE sessions SET mtime_ns = ?, size = ?, name = ?, parent = ?, models = ?, "
-                "turns = ?, first_line = ?, messages = ?, problem = NULL, dirty = 0 "
+                "model = ?, turns = ?, first_line = ?, messages = ?, problem = NULL, dirty = 0 "
                 "WHERE id = ?",
                 (*values, session),
             )
         assert session is not None
         self._drop_messages(db, session, unchanged)
-        for position, turn, role, by, at, content in _message_rows(
-            messages, unchanged, model=model, fallback=st.st_mtime_ns / 1e9
-        ):
+        rows = _message_rows(
+            messages, unchanged, turn=turns_before, model=model, fallback=st.st_mtime_ns / 1e9
+        )
+        for position, turn, role, by, at, content in rows:
             rowid = int(at * 1000) * _ID_SPACE + position % _ID_SPACE
             while True:
                 try:
@@ -403,8 +430,11 @@ class SessionIndex:
                     rowid += 1  # two messages in the same millisecond: the next id is free
             if self._fts:
                 db.execute("INSERT INTO texts (rowid, content) VALUES (?, ?)", (rowid, content))
-        # usage: cheap to redo whole (one row per reply), and branches may have changed
-        db.execute("DELETE FROM usage WHERE session = ?", (session,))
+        # the replies from `unchanged` on, and those of branches and summaries (-1): few
+        db.execute(
+            "DELETE FROM usage WHERE session = ? AND (position >= ? OR position = -1)",
+            (session, unchanged),
+        )
         db.executemany(
             "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -417,7 +447,7 @@ class SessionIndex:
                     stats.usage.completion_tokens if stats.usage else None,
                     stats.usage.cached_tokens if stats.usage else None,
                 )
-                for position, stats in conversation.billed()
+                for position, stats in conversation.billed(unchanged)
             ],
         )
 
@@ -491,8 +521,8 @@ class SessionIndex:
 
         def work(db: sqlite3.Connection) -> list[SessionInfo]:
             rows = db.execute(
-                "SELECT file, mtime_ns, models, turns, first_line, problem, name, parent "
-                "FROM sessions ORDER BY mtime_ns DESC, file DESC LIMIT ?",
+                "SELECT file, mtime_ns, models, model, turns, first_line, problem, name, "
+                "parent FROM sessions ORDER BY mtime_ns DESC, file DESC LIMIT ?",
                 (limit,),
             ).fetchall()
             return [self._info(row) for row in rows]
@@ -501,11 +531,13 @@ class SessionIndex:
         return result
 
     def _info(self, row: Sequence[Any], turn: int | None = None) -> SessionInfo:
-        file, mtime_ns, models, turns, first_line, problem, name, parent = row
+        file, mtime_ns, models, model, turns, first_line, problem, name, parent = row
+        answered = tuple(json.loads(models)) if models else ()
         return SessionInfo(
             self.folder / file,
-            mtime_ns / 1e9,
-            tuple(json.loads(models)) if models else (),
+            # as os.stat computes st_mtime, so a listing equals the folder scan's
+            mtime_ns // 10**9 + (mtime_ns % 10**9) * 1e-9,
+            answered or ((model,) if model else ()),
             turns or 0,
             first_line or "",
             problem,
@@ -567,8 +599,8 @@ class SessionIndex:
             sessions = {
                 r[0]: r[1:]
                 for r in db.execute(
-                    "SELECT id, file, mtime_ns, models, turns, first_line, problem, name, "
-                    f"parent FROM sessions WHERE id IN ({','.join('?' * len(rows))})",
+                    "SELECT id, file, mtime_ns, models, model, turns, first_line, problem, "
+                    f"name, parent FROM sessions WHERE id IN ({','.join('?' * len(rows))})",
                     [row[0] for row in rows],
                 )
             }

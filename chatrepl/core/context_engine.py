@@ -181,11 +181,24 @@ class ContextWindow:
         return Outcome(error=ContextError(str(error)))
 
     def _make_room(self, *, after_error: bool = False) -> bool:
-        """auto_compact: trim or summarise until the conversation fits; whether it does."""
+        """auto_compact: trim or summarise until the conversation fits; whether it does.
+
+        After the server refused a request, its word beats the estimate: if the estimate
+        says the conversation fits, the older half of what is sent goes anyway.
+        """
+        from chatrepl.core.compaction import turn_starts
+
         mode = self.settings.auto_compact
+        sent = len(turn_starts(self._conversation.messages, self._start()))
         try:
             if mode == "trim":
-                record = self.trim(None if self.window() else self._half(), target=not after_error)
+                keep = None if self.window() else max(1, sent // 2)
+                try:
+                    record = self.trim(keep, target=not after_error)
+                except CommandError:
+                    if not after_error or sent < 2:
+                        raise
+                    record = self.trim(max(1, sent // 2))
             else:
                 record = self.compact(None)
         except ChatReplError as exc:
@@ -193,9 +206,6 @@ class ContextWindow:
             return False
         self.view.info(f"auto_compact: {self.describe_compaction(record)}")
         return not self.reading().over
-
-    def _half(self) -> int:
-        return max(1, self._conversation.turns // 2)
 
     def _start(self) -> int:
         compaction = self._conversation.compaction

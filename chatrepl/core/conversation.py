@@ -149,11 +149,12 @@ class Conversation:
 
         return branches.rows(self.messages, self.forks)
 
-    def billed(self) -> Iterator[tuple[int, TurnStats]]:
+    def billed(self, start: int = 0) -> Iterator[tuple[int, TurnStats]]:
         """Every reply that was paid for, with its index on the active path: the active
-        path's replies, then those of earlier branches and the summaries /compact asked
-        for (index -1)."""
-        for index, message in enumerate(self.messages):
+        path's replies (from `start` on), then those of earlier branches and the
+        summaries /compact asked for (index -1)."""
+        for index in range(start, len(self.messages)):
+            message = self.messages[index]
             if message.role == "assistant" and message.stats is not None:
                 yield index, message.stats
         todo = list(self.forks.values())

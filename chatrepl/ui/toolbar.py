@@ -30,14 +30,15 @@ def toolbar_text(
     warn: bool = False,
 ) -> Toolbar:
     """The bottom toolbar: what the next message will be sent with, and how full the
-    context window is (`meter`; amber when `warn`)."""
+    context window is (`meter`, right after the model, where a narrow terminal keeps
+    it; amber when `warn`)."""
     host = host_of(settings.url) or "?"
     temp = (
         describe("temperature", settings.temperature)
         if settings.temperature is not None
         else "default"
     )
-    parts = [settings.model or "(no model yet: /model NAME)"]
+    parts = []
     if settings.role:
         parts.append(f"role {settings.role}")
     parts += [
@@ -53,15 +54,17 @@ def toolbar_text(
     parts.append(f"{turns} turns")
     if attached:
         parts.append(f"{attached} attached")
+    parts.append("/help")
+    model = settings.model or "(no model yet: /model NAME)"
     if meter is None:
-        return " " + " · ".join([*parts, "/help"])
+        return " " + " · ".join([model, *parts])
     if not warn:
-        return " " + " · ".join([*parts, meter, "/help"])
+        return " " + " · ".join([model, meter, *parts])
     return FormattedText(
         [
-            ("", " " + " · ".join(parts) + " · "),
+            ("", f" {model} · "),
             (WARN_STYLE, f" {meter} "),
-            ("", " · /help"),
+            ("", " · " + " · ".join(parts)),
         ]
     )
 
