@@ -7,13 +7,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatrepl.core.conversation import Conversation
-from chatrepl.core.pricing import UsageRow
-from chatrepl.core.search import Hit, SearchQuery
-from chatrepl.core.transcript import SessionInfo
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: sqlite3 and the search rules load on first use
     from chatrepl.adapters.search_index import SessionIndex
+    from chatrepl.core.conversation import Conversation
+    from chatrepl.core.pricing import UsageRow
+    from chatrepl.core.search import Hit, SearchQuery
+    from chatrepl.core.transcript import SessionInfo
 
 
 class LazyIndex:

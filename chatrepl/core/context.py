@@ -106,6 +106,8 @@ def lookup(table: Mapping[str, Any], model: str | None) -> Any:
         return None
     if model in table:
         return table[model]
+    import fnmatch  # on first use: off the path to the first prompt
+
     for pattern, value in table.items():
         if any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(model, pattern):
             return value

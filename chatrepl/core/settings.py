@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.dialect import DIALECTS, parse_dialect, parse_think
-from chatrepl.core.context import parse_windows
 from chatrepl.core.errors import ConfigError
 from chatrepl.core.params import parse_params
-from chatrepl.core.pricing import Price, parse_prices
+
+if TYPE_CHECKING:  # the price and window tables load with a config file that has them
+    from chatrepl.core.pricing import Price
 
 TEMPERATURE_RANGE = (0.0, 2.0)
 DEFAULT_TIMEOUT = 600.0
@@ -599,9 +600,17 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     profiles_table = data.pop("profiles", {})
     roles = _roles(data.pop("roles", {}), path=path)
+    windows: dict[str, int] = {}
+    prices: dict[str, Price] = {}
     try:
-        windows = parse_windows(data.pop("models", {}))
-        prices = parse_prices(data.pop("prices", {}))
+        if "models" in data:
+            from chatrepl.core.context import parse_windows
+
+            windows = parse_windows(data.pop("models"))
+        if "prices" in data:
+            from chatrepl.core.pricing import parse_prices
+
+            prices = parse_prices(data.pop("prices"))
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     default_profile = data.pop("profile", None)
