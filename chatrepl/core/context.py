@@ -18,7 +18,6 @@ then `BUILTIN_WINDOWS` for Heroku's chat models; otherwise the meter shows the c
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
