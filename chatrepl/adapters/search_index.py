@@ -241,7 +241,12 @@ class SessionIndex:
     def _run(self, work: Callable[[sqlite3.Connection], Any], *, build: bool = True) -> Any:
         """Run `work` on a fresh index; a corrupt one is rebuilt and `work` run again."""
         with self._lock:
-            db = self._open(build=build)
+            try:
+                db = self._open(build=build)
+            except (sqlite3.Error, OSError) as exc:
+                raise CommandError(
+                    f"the session index {self.path} cannot be used ({exc})"
+                ) from None
             if db is None:
                 return None
             try:
@@ -556,9 +561,12 @@ class SessionIndex:
             return self.folder / row[0] if row else None
 
         with self._lock:
-            if self._open(build=False) is None:
-                return False  # missing or unreadable: the caller scans the folder
-            found: Path | None = self._run(work, build=False)
+            try:
+                if self._open(build=False) is None:
+                    return False  # missing or unreadable: the caller scans the folder
+                found: Path | None = self._run(work, build=False)
+            except (CommandError, sqlite3.Error, OSError):
+                return False
             return found
 
     def search(self, query: SearchQuery) -> list[Hit]:

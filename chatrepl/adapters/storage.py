@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from chatrepl.adapters.paths import private_dir
 from chatrepl.core import transcript
 from chatrepl.core.conversation import Conversation
-from chatrepl.core.errors import TranscriptError
+from chatrepl.core.errors import ChatReplError, TranscriptError
 from chatrepl.core.messages import Message
 from chatrepl.core.transcript import SessionInfo, Transcript
 
@@ -280,11 +280,16 @@ class FileSessionStore:
 
     def sessions(self, *, limit: int) -> list[SessionInfo]:
         """List recent sessions and remember the numbering for /load N."""
+        listing = None
         if self.index is not None:
-            self._listing = self.index.sessions(limit=limit)
-        else:
-            self._listing = list_sessions(self._folder, limit=limit)
-        return self._listing
+            try:
+                listing = self.index.sessions(limit=limit)
+            except ChatReplError:
+                listing = None  # an index that cannot be used: the folder has the answer
+        if listing is None:
+            listing = list_sessions(self._folder, limit=limit)
+        self._listing = listing
+        return listing
 
     def remember(self, listing: list[SessionInfo]) -> None:
         """What `/load N` numbers refer to from now on (a search's hits)."""

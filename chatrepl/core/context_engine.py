@@ -169,7 +169,8 @@ class ContextWindow:
             self.view.notice(f"{error}")
             if self._make_room(after_error=True):
                 return self._run_turn(force=True, make_room=False)
-        self._report_empty(reply, hint=False)
+        else:
+            self._report_empty(reply, hint=False)
         self.view.info(
             "the conversation outgrew the model's window: /compact summarises the older "
             "turns or /trim drops the oldest, then /retry sends your message"

@@ -400,3 +400,18 @@ def test_the_index_matches_the_files_after_a_sigkill_mid_save(tmp_path: Path) ->
         child.stdout.read()
         child.wait()
         assert_index_matches_files(folder)
+
+
+def test_an_index_that_cannot_be_opened_is_one_line_and_sessions_still_list(
+    folder: Path, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the index's folder should be")
+    index = SessionIndex(blocked / "index.sqlite3", folder)
+    with pytest.raises(CommandError, match=r"the session index .* cannot be used"):
+        index.search(SearchQuery("sqlite"))
+    store = storage.FileSessionStore(folder, index=index)
+    assert [i.path.name for i in store.sessions(limit=10)] == [
+        i.path.name for i in storage.list_sessions(folder, limit=10)
+    ]
+    assert store.latest() == storage.latest_session(folder)
