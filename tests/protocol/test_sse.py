@@ -697,7 +697,5 @@ def test_split_think_tags_passes_plain_deltas_through_untouched():
 def test_cached_prompt_tokens_are_read_wherever_the_server_puts_them(
     usage: dict, cached: int | None
 ) -> None:
-    from chatrepl.protocol.chunks import chunk_events
-
     (report,) = chunk_events({"choices": [], "usage": usage})
     assert report == UsageReport(Usage(50, None, None, cached))
