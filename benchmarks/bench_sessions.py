@@ -165,7 +165,7 @@ def generate(folder: Path, sessions: int, *, seed: int = 13) -> int:
             if rng.random() < 0.0005:
                 question += f" what about the {RARE}"
             answer = sentence(rng, rng.randint(60, 160)) + "."
-            usage = Usage(200 + 300 * t, rng.randint(60, 400), None, 0)
+            usage = Usage(200 + 300 * t, rng.randint(60, 400), cached_tokens=0)
             messages.append(Message("user", question))
             stats = TurnStats(model=model, started_at=at, duration=2.0, usage=usage)
             messages.append(Message("assistant", answer, stats=stats))

@@ -641,7 +641,7 @@ class SessionIndex:
             )
             out = []
             for at, model, replies, prompt, completion, cached, counted in db.execute(sql, args):
-                usage = Usage(prompt, completion, None, cached) if counted else None
+                usage = Usage(prompt, completion, cached_tokens=cached) if counted else None
                 out.append(UsageRow(at, model or "(server default)", usage, replies))
             return out
 

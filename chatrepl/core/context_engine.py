@@ -295,6 +295,7 @@ class ContextWindow:
             system=rules.SUMMARY_SYSTEM,
             max_tokens=rules.summary_cap(window_tokens),
             params=None,  # a stop sequence or a response format must not shape the summary
+            think=None,  # nor a thinking budget bigger than the summary's cap
         )
         summary, replies = previous, []
         turns = f"turn {cut.first}" if cut.first == cut.last else f"turns {cut.first}-{cut.last}"
@@ -405,7 +406,8 @@ def _summed(replies: Sequence[TurnStats]) -> TurnStats:
         total("prompt_tokens"),
         total("completion_tokens"),
         total("total_tokens"),
-        total("cached_tokens"),
+        reasoning_tokens=total("reasoning_tokens"),
+        cached_tokens=total("cached_tokens"),
     )
     return replace(last, started_at=replies[0].started_at, usage=usage)
 

@@ -240,7 +240,7 @@ def test_without_fts5_sessions_still_list_and_search_says_why(folder: Path) -> N
 def test_usage_per_day_counts_every_paid_reply(tmp_path: Path) -> None:
     folder = tmp_path / "sessions"
     conversation = Conversation(
-        [Message("user", "q"), answer("a", T0, usage=Usage(100, 10, None, 40))],
+        [Message("user", "q"), answer("a", T0, usage=Usage(100, 10, cached_tokens=40))],
         forks={
             0: Fork(
                 0,

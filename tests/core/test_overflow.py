@@ -312,7 +312,7 @@ def test_one_shot_leaves_the_decision_to_the_server_unless_auto_compact_is_on() 
 def test_each_reply_shows_what_it_cost_and_usage_adds_it_up() -> None:
     prices = {"m1": Price(3.0, 15.0, 0.3)}
     h = Harness(prices=prices, window=None)
-    h.turn("one", usage=Usage(1000, 100, None, 400))
+    h.turn("one", usage=Usage(1000, 100, cached_tokens=400))
     stats = h.view.ended[-1]
     assert stats.cost == pytest.approx((600 * 3 + 400 * 0.3 + 100 * 15) / 1e6)
     assert format_stats(stats).endswith(" · $0.0034")

@@ -26,10 +26,10 @@ SONNET = Price(3.0, 15.0, 0.3)
 
 def test_a_reply_costs_its_prompt_its_cached_prompt_and_its_completion() -> None:
     # 10,000 in (4,000 of them from the cache), 1,000 out, at Sonnet's prices
-    dollars = cost(Usage(10_000, 1_000, 11_000, 4_000), SONNET)
+    dollars = cost(Usage(10_000, 1_000, 11_000, cached_tokens=4_000), SONNET)
     assert dollars == pytest.approx((6_000 * 3.0 + 4_000 * 0.3 + 1_000 * 15.0) / 1e6)
     # no cached price: cached tokens cost what input costs
-    assert cost(Usage(10_000, 0, None, 4_000), Price(3.0, 15.0)) == pytest.approx(0.03)
+    assert cost(Usage(10_000, 0, cached_tokens=4_000), Price(3.0, 15.0)) == pytest.approx(0.03)
     assert cost(None, SONNET) is None and cost(Usage(1, 1), None) is None
 
 

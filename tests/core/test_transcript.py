@@ -125,7 +125,7 @@ COMPACTED = Conversation(
         Message("user", "first"),
         Message("assistant", "one", stats=STATS),
         Message("user", "second"),
-        Message("assistant", "two", stats=TurnStats(usage=Usage(50, 5, 55, 40))),
+        Message("assistant", "two", stats=TurnStats(usage=Usage(50, 5, 55, cached_tokens=40))),
         Message("user", "third"),
     ],
     compactions=[

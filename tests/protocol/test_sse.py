@@ -698,4 +698,4 @@ def test_cached_prompt_tokens_are_read_wherever_the_server_puts_them(
     usage: dict, cached: int | None
 ) -> None:
     (report,) = chunk_events({"choices": [], "usage": usage})
-    assert report == UsageReport(Usage(50, None, None, cached))
+    assert report == UsageReport(Usage(50, cached_tokens=cached))
