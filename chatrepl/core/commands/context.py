@@ -127,7 +127,7 @@ def _usage(ctx: CommandContext, args: str) -> None:
             rows.append(_row(span, "all sessions", everything))
         else:
             rows.append((span, "-", "0", "-", "-", "-", "-"))
-    title = "Usage (tokens in and out, cost; every saved session by day below this one)"
+    title = "Usage: this session by model, then every saved session by day"
     ctx.view.table(rows, title=title)
     if not prices:
         ctx.view.info(
