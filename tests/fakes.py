@@ -292,6 +292,9 @@ class MemoryStore:
         self._listing = []
         return self._listing
 
+    def remember(self, listing: list[SessionInfo]) -> None:
+        self._listing = list(listing)
+
     def write(self, path: str, text: str) -> Path:
         self.files[path] = text
         return Path(path)

@@ -34,13 +34,22 @@ class Terminal:
         rows: int = ROWS,
         cols: int = COLS,
         cwd: str | None = None,
+        answer_cpr: bool = False,
     ) -> None:
         self.screen = pyte.HistoryScreen(cols, rows, history=5000)
         self.stream = pyte.ByteStream(self.screen)
+        # prompt_toolkit draws the bottom toolbar only once it knows where the cursor is:
+        # with `answer_cpr` the terminal answers its cursor-position requests (ESC[6n),
+        # as a real one does, instead of the program being told not to ask
+        self.answer_cpr = answer_cpr
+        self._tail = b""
+        env = dict(env)
+        if answer_cpr:
+            env.pop("PROMPT_TOOLKIT_NO_CPR", None)
         self.child = pexpect.spawn(
             sys.executable,
             ["-m", "chatrepl", *args],
-            env=dict(env),
+            env=env,
             dimensions=(rows, cols),
             cwd=cwd,
             preexec_fn=_default_signals,
@@ -54,9 +63,25 @@ class Terminal:
                 data = self.child.read_nonblocking(65536, timeout=timeout)
                 self.raw += data
                 self.stream.feed(data)
+                if self.answer_cpr:
+                    self._answer_cpr(data)
                 timeout = 0.01
         except (pexpect.TIMEOUT, pexpect.EOF):
             pass
+
+    def _answer_cpr(self, data: bytes) -> None:
+        # a request may be split across two reads: keep the last few bytes to look in
+        seen = self._tail + data
+        for _ in range(seen.count(b"\x1b[6n")):
+            cursor = self.screen.cursor
+            self.child.send(f"\x1b[{cursor.y + 1};{cursor.x + 1}R")
+        self._tail = seen[-3:] if not seen.endswith(b"\x1b[6n") else b""
+
+    def toolbar_cells(self) -> list[pyte.screens.Char]:
+        """The characters of the bottom line (the toolbar), with their colours."""
+        self.pump()
+        line = self.screen.buffer[self.screen.lines - 1]
+        return [line[x] for x in range(self.screen.columns)]
 
     def text(self) -> str:
         """Scrollback plus the visible screen, trailing spaces trimmed."""

@@ -227,6 +227,35 @@ class HttpBackend:
             status=404,
         )
 
+    def context_window(self, model: str | None) -> int | None:
+        """The model's window as the server reports it (llama.cpp's /props, then
+        /v1/models metadata); None when it does not say. One try each, no retries."""
+        from chatrepl.protocol.windows import window_from_models, window_from_props
+
+        base = self._base()
+        key = self.settings.key
+        bearer = _Bearer(key.value) if key is not None and key.value else None
+        asks = (
+            (base.removesuffix("/v1") + "/props", window_from_props),
+            (base + "/models", lambda body: window_from_models(body, model)),
+        )
+        for url, read in asks:
+            try:
+                with self.session.get(
+                    url,
+                    auth=bearer,
+                    headers={"User-Agent": f"chatrepl/{__version__}"},
+                    timeout=(self.connect_timeout, min(self.settings.timeout, 10.0)),
+                ) as response:
+                    if response.status_code != 200:
+                        continue
+                    found = read(json.loads(response.content))
+            except (requests.RequestException, ValueError):
+                continue
+            if found:
+                return int(found)
+        return None
+
     # --- requests -------------------------------------------------------------
 
     def _base(self) -> str:

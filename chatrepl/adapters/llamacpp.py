@@ -131,14 +131,16 @@ def prefetch(path: str, progress: Callable[[float], None] = lambda _: None) -> N
 # --- starting and stopping ------------------------------------------------------
 
 
-def _params(llamacpp: ModuleType, path: str, *, alias: str, key: str) -> Any:
+def _params(
+    llamacpp: ModuleType, path: str, *, alias: str, key: str, context: int = CONTEXT_TOKENS
+) -> Any:
     params = llamacpp.CommonParams()
     params.model.path = path
     params.hostnames = ["127.0.0.1"]  # loopback only: the key is the second fence, not the first
     params.port = 0  # the OS picks a free one
     params.api_keys = [key]
     params.model_alias = {alias}  # a set: a plain str would become one alias per letter
-    params.n_ctx = CONTEXT_TOKENS
+    params.n_ctx = context
     params.n_parallel = PARALLEL_SLOTS
     params.verbosity = 0
     params.endpoint_metrics = True  # see _load: the readiness probe needs it
@@ -185,19 +187,19 @@ def _ctrl_c_deferred() -> Iterator[None]:
             signal.raise_signal(signal.SIGINT)  # now the usual handler raises KeyboardInterrupt
 
 
-def _load(llamacpp: ModuleType, path: str, *, alias: str, key: str) -> _Running:
+def _load(llamacpp: ModuleType, path: str, *, alias: str, key: str, context: int) -> _Running:
     # A KeyboardInterrupt raised inside Server() or before the probe below has answered
     # leaves a server that hangs when dropped, so Ctrl-C waits until it is safely up.
     # (It could not act sooner anyway: Server() holds the GIL while loading.) A signal
     # mask would not do: the spinner's thread would still take the signal. SIGTERM keeps
     # its default, which ends the whole process and so cannot leave anything half-done.
     with _ctrl_c_deferred():
-        return _start(llamacpp, path, alias=alias, key=key)
+        return _start(llamacpp, path, alias=alias, key=key, context=context)
 
 
-def _start(llamacpp: ModuleType, path: str, *, alias: str, key: str) -> _Running:
+def _start(llamacpp: ModuleType, path: str, *, alias: str, key: str, context: int) -> _Running:
     try:
-        server = llamacpp.Server(_params(llamacpp, path, alias=alias, key=key))
+        server = llamacpp.Server(_params(llamacpp, path, alias=alias, key=key, context=context))
     except RuntimeError:
         raise LocalModelError(
             f"{path}: llama.cpp could not load this model (corrupt, truncated or unsupported)"
@@ -247,11 +249,15 @@ def _exit_on_termination() -> Iterator[None]:
 
 @contextmanager
 def start_local_server(
-    model_path: str | None = None, *, spinner_to: IO[str] | None = None
+    model_path: str | None = None,
+    *,
+    spinner_to: IO[str] | None = None,
+    context: int = CONTEXT_TOKENS,
 ) -> Iterator[LocalServer]:
     """Run llama.cpp's server on 127.0.0.1 with the bundled or given GGUF until the block ends.
 
-    A spinner shows on `spinner_to` (a terminal) while the model loads.
+    A spinner shows on `spinner_to` (a terminal) while the model loads. `context` is each
+    request's window in tokens (tests use a small one to overflow it cheaply).
     """
     llamacpp = _import_llamacpp()
     bundled = model_path is None
@@ -268,7 +274,7 @@ def start_local_server(
             prefetch(path, progress)
         except OSError as exc:
             raise LocalModelError(f"{path}: cannot read the model file ({exc})") from None
-        running = _load(llamacpp, path, alias=alias, key=key)
+        running = _load(llamacpp, path, alias=alias, key=key, context=context)
     atexit.register(running.stop)
     try:
         with _exit_on_termination():

@@ -60,6 +60,11 @@ def sessions_dir(env: Mapping[str, str]) -> Path:
     return data_dir(env) / "sessions"
 
 
+def index_path(env: Mapping[str, str]) -> Path:
+    """The SQLite index of every session (a cache of the session files)."""
+    return data_dir(env) / "index.sqlite3"
+
+
 def images_dir(env: Mapping[str, str]) -> Path:
     """Where attached images are kept, once each, named by their sha256."""
     return data_dir(env) / "images"

@@ -21,16 +21,28 @@ import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from chatrepl.adapters.paths import private_dir
 from chatrepl.core import transcript
 from chatrepl.core.conversation import Conversation
-from chatrepl.core.errors import TranscriptError
+from chatrepl.core.errors import ChatReplError, TranscriptError
 from chatrepl.core.messages import Message
 from chatrepl.core.transcript import SessionInfo, Transcript
 
 SUFFIX = ".jsonl"
+
+
+class Index(Protocol):
+    """What the store tells the session index (adapters.search_index) and asks it."""
+
+    def before_save(self, path: Path | None) -> None: ...
+    def after_save(
+        self, path: Path, conversation: Conversation, settings: Mapping[str, Any], *, unchanged: int
+    ) -> None: ...
+    def forget(self, path: Path) -> None: ...
+    def sessions(self, *, limit: int) -> list[SessionInfo]: ...
+    def latest(self) -> Path | bool | None: ...
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -108,6 +120,7 @@ class Autosaver:
         self._settings: dict[str, Any] | None = None
         self._meta: tuple[Any, ...] | None = None  # name, parent, branches in the header
         self._dirty = False  # the file must be rewritten before the next append
+        self.unchanged = 0  # after a save: how many leading messages the file had before
 
     def start_new(self) -> None:
         """The next save starts a new file (after /clear, /fork or loading another file)."""
@@ -135,6 +148,9 @@ class Autosaver:
         # the header holds the settings, the name and the branches: a change there (an
         # /edit, a /branch switch) is a rewrite, even when the messages only grew
         same_head = settings == self._settings and meta == self._meta
+        self.unchanged = len(saved) if grew else _common_prefix(saved, messages)
+        if self.path is None:
+            self.unchanged = 0
         if self.path is None or self._dirty or not same_head or not grew:
             self._rewrite(conversation, settings)
         elif len(messages) > len(saved):
@@ -172,8 +188,22 @@ class Autosaver:
 
 
 def _meta(conversation: Conversation) -> tuple[Any, ...]:
-    # Fork values are immutable and kept by identity: comparing them is cheap
-    return conversation.name, conversation.parent, dict(conversation.forks)
+    # Fork and Compaction values are immutable and kept by identity: comparing is cheap
+    return (
+        conversation.name,
+        conversation.parent,
+        dict(conversation.forks),
+        tuple(conversation.compactions),
+    )
+
+
+def _common_prefix(old: list[Message], new: list[Message]) -> int:
+    same = 0
+    for a, b in zip(old, new, strict=False):
+        if a is not b and a != b:
+            break
+        same += 1
+    return same
 
 
 def _summary(path: Path, modified: float) -> SessionInfo:
@@ -221,12 +251,17 @@ def latest_session(folder: Path) -> Path | None:
 
 
 class FileSessionStore:
-    """The SessionStore port over a folder of JSON Lines session files."""
+    """The SessionStore port over a folder of JSON Lines session files.
 
-    def __init__(self, folder: Path) -> None:
+    With an `index` (adapters.search_index), each save is reported to it and /sessions
+    and `-c` read it instead of every file; without one, the folder is scanned.
+    """
+
+    def __init__(self, folder: Path, *, index: Index | None = None) -> None:
         self._folder = folder
         self.saver = Autosaver(folder)
         self._listing: list[SessionInfo] = []
+        self.index = index
 
     @property
     def folder(self) -> Path:
@@ -245,11 +280,27 @@ class FileSessionStore:
 
     def sessions(self, *, limit: int) -> list[SessionInfo]:
         """List recent sessions and remember the numbering for /load N."""
-        self._listing = list_sessions(self._folder, limit=limit)
-        return self._listing
+        listing = None
+        if self.index is not None:
+            try:
+                listing = self.index.sessions(limit=limit)
+            except ChatReplError:
+                listing = None  # an index that cannot be used: the folder has the answer
+        if listing is None:
+            listing = list_sessions(self._folder, limit=limit)
+        self._listing = listing
+        return listing
+
+    def remember(self, listing: list[SessionInfo]) -> None:
+        """What `/load N` numbers refer to from now on (a search's hits)."""
+        self._listing = list(listing)
 
     def latest(self) -> Path | None:
         """The session changed last, if any."""
+        if self.index is not None:
+            found = self.index.latest()
+            if found is not False:
+                return found if isinstance(found, Path) else None
         return latest_session(self._folder)
 
     def open(self, path: str | Path) -> Transcript:
@@ -270,10 +321,15 @@ class FileSessionStore:
 
     def save(self, conversation: Conversation, settings: Mapping[str, Any]) -> Path | None:
         """Bring the session file up to date; failures are one TranscriptError line."""
+        if self.index is not None:
+            self.index.before_save(self.saver.path)
         try:
-            return self.saver.save(conversation, settings)
+            path = self.saver.save(conversation, settings)
         except OSError as exc:
             raise TranscriptError(f"{self._folder}: cannot save ({exc.strerror or exc})") from None
+        if self.index is not None and path is not None:
+            self.index.after_save(path, conversation, settings, unchanged=self.saver.unchanged)
+        return path
 
     def start_new(self) -> None:
         """After /clear the next save starts a new file."""
@@ -295,6 +351,8 @@ class FileSessionStore:
             raise TranscriptError(f"{path}: cannot delete ({exc.strerror or exc})") from None
         if self.saver.path == path:
             self.saver.start_new()
+        if self.index is not None:
+            self.index.forget(path)
 
     def sweep(self, *, older_than: float = 3600.0) -> None:
         """Remove temp files a kill mid-rewrite left behind (an hour old: no writer left)."""

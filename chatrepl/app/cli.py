@@ -93,6 +93,14 @@ def build_parser(*, config_path: str = "see README") -> argparse.ArgumentParser:
         help="resume the latest conversation",
     )
     p.add_argument("--load", metavar="FILE", help="resume a saved transcript")
+    p.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="find TEXT in every saved session, print the hits and exit "
+        "(with --model, --role user|assistant, --since, --json)",
+    )
+    p.add_argument("--since", metavar="WHEN", help="with --search: since 2026-01-31, 7d, 12h…")
+    p.add_argument("--json", action="store_true", help="with --search: print the hits as JSON")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=f"chatrepl {__version__}")
     return p
@@ -104,6 +112,12 @@ def run(argv: Sequence[str] | None, environment: Environment) -> int:
     from chatrepl.app.wiring import Session
 
     args = build_parser(config_path=str(config_file(environment.env))).parse_args(argv)
+    if args.search is not None:
+        from chatrepl.app.search import run_search
+
+        return run_search(args, environment)
+    if args.json or args.since:
+        raise ConfigError("--json and --since go with --search TEXT")
     with Session(args, environment) as session:
         if session.one_shot:
             from chatrepl.app.oneshot import run_one_shot

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from chatrepl.app.wiring import Session
 from chatrepl.ui.terminal import keyboard_echo_off
-from chatrepl.ui.toolbar import banner, host_of, toolbar_text
+from chatrepl.ui.toolbar import Toolbar, banner, host_of, toolbar_text
 from chatrepl.ui.views import LazyView
 
 if TYPE_CHECKING:
@@ -69,16 +69,19 @@ def run_repl(session: Session) -> int:
 
         return builtin_commands()
 
-    def toolbar() -> str:
+    def toolbar() -> Toolbar:
         engine = lazy.ready
         if engine is None:
             return toolbar_text(resolved.settings, 0)
         conversation = engine.conversation
+        reading = engine.reading()
         return toolbar_text(
             engine.settings,
             conversation.turns,
             name=conversation.name,
             attached=len(engine.pending),
+            meter=reading.text(),
+            warn=reading.warn,
         )
 
     def secrets() -> list[str]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.app.environment import Environment
 from chatrepl.core.dialect import Detected, detect, temperature_problem, think_problem
@@ -34,6 +34,9 @@ from chatrepl.core.settings import (
     resolve_key,
 )
 from chatrepl.core.transcript import Transcript
+
+if TYPE_CHECKING:
+    from chatrepl.adapters.lazy_index import LazyIndex
 
 BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {"local": {"local": True}}
 
@@ -218,6 +221,11 @@ class LazyBackend:
         models: list[str] = self._get().list_models()
         return models
 
+    def context_window(self, model: str | None) -> int | None:
+        """See WindowProbe.context_window."""
+        window: int | None = self._get().context_window(model)
+        return window
+
     def close(self) -> None:
         """Close the HTTP session, if one was opened."""
         if self._backend is not None:
@@ -244,6 +252,7 @@ class Session:
         self.loaded_from: str | None = None
         self.backend: Backend
         self.config: ConfigFile | None = None
+        self.index: LazyIndex
 
     def __enter__(self) -> Session:
         try:
@@ -263,7 +272,8 @@ class Session:
 
     def _open(self) -> None:
         from chatrepl.adapters.config_file import read_config
-        from chatrepl.adapters.paths import sessions_dir
+        from chatrepl.adapters.lazy_index import LazyIndex
+        from chatrepl.adapters.paths import index_path, sessions_dir
         from chatrepl.adapters.storage import FileSessionStore
 
         args, env = self.args, self.environment.env
@@ -271,7 +281,9 @@ class Session:
             raise ConfigError("--continue and --load cannot be used together")
         config = read_config(args.config, env)
         self.config = config
-        self.store = FileSessionStore(sessions_dir(env))
+        self.index = LazyIndex(index_path(env), sessions_dir(env))
+        self._stack.callback(self.index.close)
+        self.store = FileSessionStore(sessions_dir(env), index=self.index)
         self._read_transcript()
         profile = "local" if getattr(args, "local", False) else args.profile
         if profile is None and self.loaded is not None:
@@ -365,10 +377,13 @@ class Session:
         from chatrepl.adapters.paths import images_dir
         from chatrepl.core.commands.catalog import builtin_commands
         from chatrepl.core.engine import Engine
+        from chatrepl.core.ports import WindowProbe
 
         environment = self.environment
         env = environment.env
         terminal = environment.stdout if environment.stdout_isatty else None
+        config = self.config
+        self.index.announce = view.notice
         engine = Engine(
             self.resolved,
             self.backend,
@@ -380,7 +395,11 @@ class Session:
             editor=TerminalEditor(
                 env=env, stdin=environment.stdin if environment.stdin_isatty else None
             ),
-            roles=self.config.roles if self.config is not None else {},
+            roles=config.roles if config is not None else {},
+            windows=config.windows if config is not None else {},
+            prices=config.prices if config is not None else {},
+            probe=self.backend if isinstance(self.backend, WindowProbe) else None,
+            index=self.index,
             interactive=interactive,
             clock=environment.clock,
             wall_clock=environment.wall_clock,

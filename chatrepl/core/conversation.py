@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.dialect import thinking_options
-from chatrepl.core.messages import Attachment, ImageUrl, Message, TurnStats
+from chatrepl.core.messages import Attachment, Compaction, ImageUrl, Message, TurnStats
 from chatrepl.core.params import RESERVED_KEYS
 from chatrepl.core.settings import Settings
 
@@ -20,12 +21,25 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class Conversation:
     """User and assistant messages in order (the active path), the earlier branches of
-    edited turns, and the session's name and parent. The system prompt lives in Settings."""
+    edited turns, the session's name and parent, and what /compact and /trim decided
+    (oldest first; the last one says what is sent). The system prompt lives in Settings."""
 
     messages: list[Message] = field(default_factory=list)
     forks: dict[int, Fork] = field(default_factory=dict)
     name: str | None = None  # /name
     parent: str | None = None  # the session file this one was forked from
+    compactions: list[Compaction] = field(default_factory=list)
+
+    @property
+    def compaction(self) -> Compaction | None:
+        """What decides the part of the conversation that is sent, if anything does."""
+        return self.compactions[-1] if self.compactions else None
+
+    def _history_changed(self, at: int) -> None:
+        """Messages from index `at` on were replaced or removed: a compaction that hid
+        any of them describes another history now and is dropped (the messages stay)."""
+        if self.compactions and any(c.upto > at or c.count > at for c in self.compactions):
+            self.compactions = self.cut(at)
 
     def add_user(self, text: str, attachments: tuple[Attachment, ...] = ()) -> None:
         """Append the user's message."""
@@ -63,6 +77,7 @@ class Conversation:
     def pop(self) -> Message:
         """Remove the last message (a reply being replaced)."""
         message = self.messages.pop()
+        self._history_changed(len(self.messages))
         if self.forks:
             from chatrepl.core import branches
 
@@ -78,6 +93,7 @@ class Conversation:
         if self.messages and self.messages[-1].role == "user":
             self.messages.pop()
             removed += 1
+        self._history_changed(len(self.messages))
         if self.forks:
             from chatrepl.core import branches
 
@@ -88,6 +104,7 @@ class Conversation:
         """Start over."""
         self.messages.clear()
         self.forks = {}
+        self.compactions = []
 
     @property
     def turns(self) -> int:
@@ -112,6 +129,7 @@ class Conversation:
             return
         from chatrepl.core import branches
 
+        self._history_changed(index)
         self.messages, self.forks = branches.split_off(self.messages, self.forks, index)
 
     def switch_branch(self, number: int) -> BranchRow:
@@ -121,6 +139,7 @@ class Conversation:
         found = branches.locate(self.messages, self.forks, number)
         if found is None:
             raise IndexError(number)
+        self._history_changed(found[0])
         self.messages, self.forks = branches.switch(self.messages, self.forks, *found)
         return branches.rows(self.messages, self.forks)[number - 1]
 
@@ -130,12 +149,61 @@ class Conversation:
 
         return branches.rows(self.messages, self.forks)
 
+    def billed(self, start: int = 0) -> Iterator[tuple[int, TurnStats]]:
+        """Every reply that was paid for, with its index on the active path: the active
+        path's replies (from `start` on), then those of earlier branches and the
+        summaries /compact asked for (index -1)."""
+        for index in range(start, len(self.messages)):
+            message = self.messages[index]
+            if message.role == "assistant" and message.stats is not None:
+                yield index, message.stats
+        todo = list(self.forks.values())
+        while todo:
+            fork = todo.pop()
+            for branch in fork.others:
+                for message in branch.messages:
+                    if message.role == "assistant" and message.stats is not None:
+                        yield -1, message.stats
+                todo.extend(branch.forks)
+        for compaction in self.compactions:
+            if compaction.stats is not None:
+                yield -1, compaction.stats
+
+    def cut(self, end: int) -> list[Compaction]:
+        """The compactions that still hold for the first `end` messages (a /fork)."""
+        return [
+            c if c.count <= end else replace(c, count=end)
+            for c in self.compactions
+            if c.upto <= end
+        ]
+
+    def sent(self) -> list[Message]:
+        """The messages a request carries: all of them, or those /compact or /trim kept."""
+        compaction = self.compaction
+        return self.messages if compaction is None else self.messages[compaction.upto :]
+
+    def system_text(self, system: str | None) -> str | None:
+        """The system message: the system prompt, then the summary of compacted turns.
+
+        One system message, not two: several chat templates (and APIs that take a single
+        system field) refuse a second one.
+        """
+        compaction = self.compaction
+        if compaction is None or not compaction.summary:
+            return system
+        from chatrepl.core.compaction import summary_note
+
+        note = summary_note(compaction.summary)
+        return f"{system}\n\n{note}" if system else note
+
     def payload(self, settings: Settings, *, image_url: ImageUrl | None = None) -> dict[str, Any]:
-        """The /v1/chat/completions body: the system prompt first, only the options set,
-        then the extra parameters (`/set`, `-o`, a profile's params). Reasoning is asked
-        for the way the settings' dialect understands."""
-        messages = [{"role": "system", "content": settings.system}] if settings.system else []
-        messages += [m.to_api(image_url) for m in self.messages if m.role != "system"]
+        """The /v1/chat/completions body: the system prompt first (with the summary of any
+        compacted turns), only the options set, then the extra parameters (`/set`, `-o`,
+        a profile's params). Reasoning is asked for the way the settings' dialect
+        understands."""
+        system = self.system_text(settings.system)
+        messages = [{"role": "system", "content": system}] if system else []
+        messages += [m.to_api(image_url) for m in self.sent() if m.role != "system"]
         body: dict[str, Any] = {"messages": messages}
         if settings.model:
             body["model"] = settings.model

@@ -23,6 +23,8 @@ from chatrepl.core import attachments as files_rules
 from chatrepl.core.attachments import Attached, Limits, Staged
 from chatrepl.core.branches import BranchRow
 from chatrepl.core.commands.registry import Command, CommandCall, CommandRegistry, parse
+from chatrepl.core.context import Meter, is_overflow
+from chatrepl.core.context_engine import ContextWindow
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.dialect import Detected, temperature_problem, think_problem
 from chatrepl.core.errors import (
@@ -32,8 +34,19 @@ from chatrepl.core.errors import (
     TranscriptError,
 )
 from chatrepl.core.messages import Attachment, Message, RateLimits
-from chatrepl.core.ports import Backend, Clipboard, CopyReport, Editor, Files, SessionStore, View
-from chatrepl.core.reply import Clock, Outcome, Reply, ReplyCollector, drain
+from chatrepl.core.ports import (
+    Backend,
+    Clipboard,
+    CopyReport,
+    Editor,
+    Files,
+    SearchIndex,
+    SessionStore,
+    View,
+    WindowProbe,
+)
+from chatrepl.core.pricing import Price
+from chatrepl.core.reply import Clock, CompareResult, Outcome, Reply, ReplyCollector, drain
 from chatrepl.core.settings import Layer, Resolved, Settings, find_role
 from chatrepl.core.transcript import Transcript, settings_of
 
@@ -44,8 +57,9 @@ CONTINUE_PROMPT = (
 )
 
 
-class Engine:
-    """Dispatches lines to commands or turns; keeps the conversation consistent."""
+class Engine(ContextWindow):
+    """Dispatches lines to commands or turns; keeps the conversation consistent (and,
+    with ContextWindow, inside the model's window)."""
 
     def __init__(
         self,
@@ -59,6 +73,10 @@ class Engine:
         clipboard: Clipboard | None = None,
         editor: Editor | None = None,
         roles: Mapping[str, Layer] | None = None,
+        windows: Mapping[str, int] | None = None,
+        prices: Mapping[str, Price] | None = None,
+        probe: WindowProbe | None = None,
+        index: SearchIndex | None = None,
         autosave: bool | None = None,
         conversation: Conversation | None = None,
         interactive: bool = True,
@@ -85,6 +103,15 @@ class Engine:
         self._limits: RateLimits | None = None
         self._clock = clock
         self._wall_clock = wall_clock
+        self.windows: Mapping[str, int] = windows or {}  # [models."NAME"] context
+        self.prices: Mapping[str, Price] = prices or {}  # [prices."NAME"]
+        self.probe = probe
+        self.index = index
+        self._meter = Meter()
+        self._reported: dict[str, int | None] = {}  # model -> the window its server reported
+        self._warned = False  # the 80 % warning is given once per conversation
+        self._held = False  # the last message was held back as too big: /retry sends it
+        self._was_held = False
 
     # --- state ----------------------------------------------------------------
 
@@ -208,11 +235,13 @@ class Engine:
             self._resolved = self._resolved.with_value(key, value, source)
         self._conversation = loaded.conversation
         self._editing = None
+        self._warned = False
 
     def new_conversation(self) -> None:
         """Start over; the next save starts a new session file."""
         self._conversation = Conversation()
         self._editing = None
+        self._warned = False
         if self.store is not None:
             self.store.start_new()
 
@@ -233,8 +262,12 @@ class Engine:
         kept = conversation.messages[:end]
         forks = {at: f for at, f in conversation.forks.items() if at < len(kept)}
         self.store.start_new()
-        self._conversation = Conversation(list(kept), forks, name=name, parent=parent)
+        compactions = conversation.cut(end)
+        self._conversation = Conversation(
+            list(kept), forks, name=name, parent=parent, compactions=compactions
+        )
         self._editing = None
+        self._warned = False
         self._changed()
         return self.store.current if self._autosave else None
 
@@ -413,6 +446,8 @@ class Engine:
         """Run one line the user entered: a slash-command or a message."""
         # an /edit applies to the very next line only: anything else cancels it
         editing, self._editing = self._editing, None
+        # a message held back as too big is sent anyway by a /retry right after
+        self._was_held, self._held = self._held, False
         parsed = parse(line)
         if (not line.strip() or isinstance(parsed, CommandCall)) and editing is not None:
             self._pending = editing[1]
@@ -459,12 +494,13 @@ class Engine:
         return self._run_turn()
 
     def retry(self) -> Outcome:
-        """Resend the last user message, replacing its reply if it has one."""
+        """Resend the last user message, replacing its reply if it has one (a message just
+        held back as too big for the window is sent anyway)."""
         if self._conversation.pending_user is None:
             if self._conversation.last_user() is None:
                 raise CommandError("nothing to retry yet")
             self._conversation.pop()  # the reply being replaced
-        return self._run_turn()
+        return self._run_turn(force=self._was_held)
 
     def continue_reply(self) -> Outcome:
         """Ask the model to go on with a reply that stopped early (max_tokens, Ctrl-C, a
@@ -480,14 +516,17 @@ class Engine:
                 f"the last reply is complete (finish reason {stats.finish_reason}); "
                 "nothing to continue"
             )
-        scratch = Conversation([*messages, Message("user", CONTINUE_PROMPT)])
+        scratch = Conversation(
+            [*messages, Message("user", CONTINUE_PROMPT)],
+            compactions=list(self._conversation.compactions),
+        )
         reply = self._stream(self._payload(scratch))
         if not reply.text:
             self._report_empty(reply, hint=False)
             if reply.error is None and not reply.interrupted:
                 self.view.info("(the model had nothing to add)")
             return Outcome(error=reply.error, interrupted=reply.interrupted)
-        self.view.end_reply(reply.stats)
+        self.view.end_reply(self._priced(reply.stats))
         merged = Message(
             "assistant",
             last.content + reply.text,
@@ -498,6 +537,7 @@ class Engine:
         if reply.error is not None:
             self.view.error(f"{reply.error} (partial continuation kept)")
         self._changed()
+        self._check_fill()
         return Outcome(error=reply.error, interrupted=reply.interrupted, reply=merged)
 
     def compare(self, models: list[str], question: str | None = None) -> None:
@@ -517,13 +557,20 @@ class Engine:
         refusal = self._dialect_refusal()
         if refusal is not None:
             raise CommandError(refusal)
-        scratch = Conversation(history)
+        scratch = Conversation(history, compactions=list(self._conversation.compactions))
         if question is not None:
             scratch.add_user(question)
         settings = replace(self.settings, stream=True)
         payload = scratch.payload(settings, image_url=self.image_url)
         self.view.info(f"asking {', '.join(models)}…")
-        self.view.compare(compare(self.backend, payload, models))
+        results = compare(self.backend, payload, models)
+        # each column's stats line shows what its reply cost
+        self.view.compare(
+            [
+                CompareResult(r.model, replace(r.reply, stats=self._priced(r.reply.stats)))
+                for r in results
+            ]
+        )
 
     # --- one turn -------------------------------------------------------------
 
@@ -551,9 +598,9 @@ class Engine:
             raise CommandError(refusal)
         return conversation.payload(self.settings, image_url=self.image_url)
 
-    def _stream(self, payload: dict[str, Any]) -> Reply:
+    def _stream(self, payload: dict[str, Any], settings: Settings | None = None) -> Reply:
         """Send one request and show the reply as it streams."""
-        settings = self.settings
+        settings = self.settings if settings is None else settings
         collector = ReplyCollector(
             model=settings.model,
             temperature=settings.temperature,
@@ -582,7 +629,11 @@ class Engine:
             again = "/retry resends" if hint else "/continue asks again"
             self.view.info(f"(interrupted before the reply began; {again})")
 
-    def _run_turn(self) -> Outcome:
+    def _run_turn(self, *, force: bool = False, make_room: bool = True) -> Outcome:
+        if not force:
+            held = self._hold_if_too_big(make_room=make_room)
+            if held is not None:
+                return held
         try:
             payload = self._payload(self._conversation)
         except ChatReplError as exc:
@@ -591,16 +642,19 @@ class Engine:
             return Outcome(error=exc)
         reply = self._stream(payload)
         if not reply.text and (reply.error is not None or reply.interrupted):
+            if is_overflow(reply.error):
+                return self._overflowed(reply, make_room=make_room)
             self._report_empty(reply)
             self._changed()  # the pending message is kept for /retry
             return Outcome(error=reply.error, interrupted=reply.interrupted)
-        self.view.end_reply(reply.stats)
+        self.view.end_reply(self._priced(reply.stats))
         message = self._conversation.add_assistant(
             reply.text, reasoning=reply.reasoning, stats=reply.stats
         )
         if reply.error is not None:
             self.view.error(f"{reply.error} (partial reply kept)")
         self._changed()
+        self._check_fill()
         return Outcome(error=reply.error, interrupted=reply.interrupted, reply=message)
 
     def _failure_line(self, failure: ChatReplError) -> str:

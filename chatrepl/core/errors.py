@@ -91,3 +91,8 @@ class EditorError(ChatReplError):
     """$VISUAL/$EDITOR is missing, or failed; the input is unchanged."""
 
     exit_status = ExitStatus.USAGE
+
+
+class ContextError(ChatReplError):
+    """The conversation does not fit the model's context window (nothing was sent, or
+    the server refused it); the message waits for /retry after /compact or /trim."""

@@ -35,6 +35,9 @@ class TurnStats:
     interrupted: bool = False  # the user pressed Ctrl-C mid-reply
     truncated: bool = False  # the stream ended without a finish reason
     params: Mapping[str, Any] | None = None  # the extra request parameters it was asked with
+    # what the reply cost in dollars, from the config's price table: worked out for the
+    # stats line, never stored (prices change; /usage recomputes from `usage`)
+    cost: float | None = field(default=None, compare=False)
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -159,3 +162,23 @@ class Notice:
 
 
 StreamEvent = TextDelta | ReasoningDelta | UsageReport | Finish | Notice | RateLimitReport
+
+
+@dataclass(frozen=True, slots=True)
+class Compaction:
+    """From when on a conversation is sent in part: the messages before `upto` are not
+    sent any more (they stay in the session), and a `summary` of them, if there is one,
+    goes in their place as a system note.
+
+    `count` is how many messages the conversation had when this was decided: a reply at
+    an index below it was asked with the whole history, so its token count says nothing
+    about what is sent now. `how` is "summary" (/compact), "trim" (/trim) or "full" (the
+    whole conversation is sent again).
+    """
+
+    upto: int
+    count: int
+    at: float  # wall clock, seconds since the epoch
+    how: str = "summary"
+    summary: str | None = None
+    stats: TurnStats | None = None  # of the request that wrote the summary (it cost tokens)

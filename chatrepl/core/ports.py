@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.messages import Attachment, ReasoningDelta, StreamEvent, TextDelta, TurnStats
@@ -14,6 +14,8 @@ from chatrepl.core.transcript import SessionInfo, Transcript
 
 if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
     from chatrepl.core.attachments import Attached, Limits, Staged
+    from chatrepl.core.pricing import UsageRow
+    from chatrepl.core.search import Hit, SearchQuery
 
 
 class Backend(Protocol):
@@ -106,12 +108,37 @@ class SessionStore(Protocol):
         """What the last `sessions()` returned: what `/load N` numbers refer to."""
         ...
 
+    def remember(self, listing: list[SessionInfo]) -> None:
+        """Make `listing` (a search's hits) what `/load N` numbers refer to."""
+        ...
+
     def write(self, path: str, text: str) -> Path:
         """Write a file the user named (private, atomic)."""
         ...
 
     def remove(self, path: Path) -> None:
         """Delete a saved session (`/sessions rm N`)."""
+        ...
+
+
+@runtime_checkable
+class WindowProbe(Protocol):
+    """A backend that can ask its server how big a model's context window is."""
+
+    def context_window(self, model: str | None) -> int | None:
+        """The window in tokens, if the server says (llama.cpp's /props, /v1/models)."""
+        ...
+
+
+class SearchIndex(Protocol):
+    """Every saved session, searchable (the SQLite index in adapters.search_index)."""
+
+    def search(self, query: SearchQuery) -> list[Hit]:
+        """Messages matching `query`, newest first; CommandError when search is unavailable."""
+        ...
+
+    def usage(self, *, since: float | None) -> list[UsageRow]:
+        """The replies of every saved session since `since`, summed per day and model."""
         ...
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.dialect import DIALECTS, parse_dialect, parse_think
 from chatrepl.core.errors import ConfigError
 from chatrepl.core.params import parse_params
+
+if TYPE_CHECKING:  # the price and window tables load with a config file that has them
+    from chatrepl.core.pricing import Price
 
 TEMPERATURE_RANGE = (0.0, 2.0)
 DEFAULT_TIMEOUT = 600.0
@@ -197,6 +200,18 @@ def parse_alias(value: Any) -> str:
     if not alias.replace("_", "").isalnum() or not alias[0].isalpha() or not alias.isascii():
         raise ValueError("an add-on alias like INFERENCE (letters, digits, _)")
     return alias
+
+
+AUTO_COMPACT = ("off", "trim", "summarise")
+
+
+def parse_auto_compact(value: Any) -> str:
+    """off, trim or summarise (summarize works too)."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    text = "summarise" if text == "summarize" else text
+    if text not in AUTO_COMPACT:
+        raise ValueError("off, trim or summarise")
+    return text
 
 
 def _not_configurable(value: Any) -> Any:
@@ -400,6 +415,12 @@ class Settings:
         20 * 1024**2, parse_size, "the most one message may carry in attachments"
     )
     attach_max_files: int = _setting(50, parse_count, "the most files one message may carry")
+    auto_compact: str = _setting(
+        "off",
+        parse_auto_compact,
+        "when the conversation outgrows the window: off (ask), trim or summarise",
+        shown=True,
+    )
     profile: str | None = _setting(
         None, parse_text, "the profile in use", config=False, shown=True, stored=True
     )
@@ -410,7 +431,7 @@ SETTINGS: tuple[SettingSpec, ...] = tuple(
 )
 SPECS: Mapping[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
 PARSERS: Mapping[str, Callable[[Any], Any]] = {s.name: s.parse for s in SETTINGS if s.config}
-CONFIG_KEYS = (*PARSERS, "profile", "profiles", "roles")
+CONFIG_KEYS = (*PARSERS, "profile", "profiles", "roles", "models", "prices")
 ROLE_KEYS = ("system", "model", "temperature", "max_tokens", "params")
 SETTING_NAMES = tuple(spec.name for spec in SETTINGS)
 SHOWN_SETTINGS = tuple(spec.name for spec in SETTINGS if spec.shown)
@@ -500,6 +521,8 @@ class ConfigFile:
     profiles: Mapping[str, Layer]
     default_profile: str | None
     roles: Mapping[str, Layer] = field(default_factory=dict)
+    windows: Mapping[str, int] = field(default_factory=dict)  # [models."NAME"] context
+    prices: Mapping[str, Price] = field(default_factory=dict)  # [prices."NAME"]
 
     def role(self, name: str) -> Layer:
         """The named role's layer, or a ConfigError naming the closest one."""
@@ -577,6 +600,19 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     profiles_table = data.pop("profiles", {})
     roles = _roles(data.pop("roles", {}), path=path)
+    windows: dict[str, int] = {}
+    prices: dict[str, Price] = {}
+    try:
+        if "models" in data:
+            from chatrepl.core.context import parse_windows
+
+            windows = parse_windows(data.pop("models"))
+        if "prices" in data:
+            from chatrepl.core.pricing import parse_prices
+
+            prices = parse_prices(data.pop("prices"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     default_profile = data.pop("profile", None)
     if default_profile is not None and not isinstance(default_profile, str):
         raise ConfigError(f"{path}: 'profile' must be a profile name, not {default_profile!r}")
@@ -589,7 +625,7 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
             raise ConfigError(f"{path}: 'profiles.{name}' must be a table [profiles.{name}]")
         values = _validate_table(table, path=path, where=f"profiles.{name}.")
         profiles[name] = Layer(f"config {path} [profiles.{name}]", {**values, "profile": name})
-    config = ConfigFile(base, profiles, default_profile, roles)
+    config = ConfigFile(base, profiles, default_profile, roles, windows, prices)
     for layer in (base, *profiles.values()):
         role = layer.values.get("role")
         if role is not None and role not in roles:

@@ -15,9 +15,11 @@ The API key is not a setting a transcript can hold: only `SETTING_KEYS` are writ
 
 Version 2 adds optional keys only: a message's `attachments` (path, size, sha256,
 media type; a text file's content is in the message's text, an image's bytes are in
-the sessions' content-addressed image folder), `stats.params`, and the header's `name`,
-`parent` (the session this one was forked from) and `branches` (the earlier versions
-of edited turns; see core/branches.py).
+the sessions' content-addressed image folder), `stats.params`, `stats.usage.cached_tokens`,
+and the header's `name`, `parent` (the session this one was forked from), `branches`
+(the earlier versions of edited turns; see core/branches.py) and `compacted` (what
+/compact and /trim decided and when: every message stays in `messages`, and these
+records say which of them a request leaves out and what summary goes in their place).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import TranscriptError
-from chatrepl.core.messages import Attachment, ImageUrl, Message, TurnStats, Usage
+from chatrepl.core.messages import Attachment, Compaction, ImageUrl, Message, TurnStats, Usage
 from chatrepl.core.params import KNOWN_KEYS
 from chatrepl.core.settings import SPECS, STORED_SETTINGS, Settings
 
@@ -77,6 +79,7 @@ _USAGE_FIELDS = (
     "reasoning_tokens",
     "cached_tokens",
 )
+COMPACTION_HOWS = ("summary", "trim", "full")
 _ATTACHMENT_FIELDS: tuple[tuple[str, type], ...] = (
     ("path", str),
     ("size", int),
@@ -107,6 +110,7 @@ class SessionInfo:
     problem: str | None = None  # set when the file cannot be read
     name: str | None = None  # /name
     parent: str | None = None  # the session file it was forked from
+    turn: int | None = None  # a search hit's turn: /load N opens the session there
 
 
 class _Bad(Exception):
@@ -129,27 +133,32 @@ def _finite(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
+def stats_to_dict(turn: TurnStats) -> dict[str, Any]:
+    """A reply's stats as a JSON object (unset and false values left out)."""
+    stats: dict[str, Any] = {}
+    for key, attr, kind in _STATS_FIELDS:
+        value = getattr(turn, attr)
+        if kind is float:
+            value = _finite(value)
+        if value is not None and value is not False:
+            stats[key] = value
+    usage = turn.usage
+    if usage is not None:
+        stats["usage"] = {
+            k: getattr(usage, k) for k in _USAGE_FIELDS if getattr(usage, k) is not None
+        }
+    if turn.params:
+        stats["params"] = dict(turn.params)
+    return stats
+
+
 def message_to_dict(message: Message) -> dict[str, Any]:
     """The message as a JSON object: the API's keys, then ours."""
     data: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.reasoning:
         data["reasoning"] = message.reasoning
     if message.stats is not None:
-        stats: dict[str, Any] = {}
-        for key, attr, kind in _STATS_FIELDS:
-            value = getattr(message.stats, attr)
-            if kind is float:
-                value = _finite(value)
-            if value is not None and value is not False:
-                stats[key] = value
-        usage = message.stats.usage
-        if usage is not None:
-            stats["usage"] = {
-                k: getattr(usage, k) for k in _USAGE_FIELDS if getattr(usage, k) is not None
-            }
-        if message.stats.params:
-            stats["params"] = dict(message.stats.params)
-        data["stats"] = stats
+        data["stats"] = stats_to_dict(message.stats)
     if message.attachments:
         data["attachments"] = [
             {key: getattr(a, key) for key, _ in _ATTACHMENT_FIELDS} for a in message.attachments
@@ -173,10 +182,28 @@ def fork_to_dict(fork: Fork) -> dict[str, Any]:
     }
 
 
+def compaction_to_dict(compaction: Compaction) -> dict[str, Any]:
+    """What one /compact or /trim decided, as a JSON object."""
+    data: dict[str, Any] = {
+        "at": _finite(compaction.at),
+        "how": compaction.how,
+        "upto": compaction.upto,
+        "count": compaction.count,
+    }
+    if compaction.summary is not None:
+        data["summary"] = compaction.summary
+    if compaction.stats is not None:
+        data["stats"] = stats_to_dict(compaction.stats)
+    return data
+
+
 def meta_of(conversation: Conversation) -> dict[str, Any]:
-    """The header's session metadata: name, parent and branches (only those set)."""
+    """The header's session metadata: name, parent, compactions and branches (only those
+    set)."""
     meta: dict[str, Any] = {k: getattr(conversation, k) for k in META_KEYS}
     meta = {k: v for k, v in meta.items() if v is not None}
+    if conversation.compactions:
+        meta["compacted"] = [compaction_to_dict(c) for c in conversation.compactions]
     if conversation.forks:
         meta["branches"] = [
             fork_to_dict(conversation.forks[at]) for at in sorted(conversation.forks)
@@ -468,6 +495,38 @@ def _forks(data: Any, prefix: int, where: str) -> dict[int, Fork]:
     return forks
 
 
+def _compactions(data: Any, messages: int) -> list[Compaction]:
+    if not isinstance(data, list):
+        raise _Bad("'compacted' must be a list")
+    out = []
+    for n, item in enumerate(data, 1):
+        where = f"compacted[{n}]"
+        if not isinstance(item, dict):
+            raise _Bad(f"{where} is not an object")
+        how = item.get("how")
+        if how not in COMPACTION_HOWS:
+            raise _Bad(
+                f"{where}.how must be one of {', '.join(COMPACTION_HOWS)}, not {_short(how)}"
+            )
+        upto = _typed(item.get("upto"), int, f"{where}.upto")
+        count = _typed(item.get("count"), int, f"{where}.count")
+        if not 0 <= upto <= count <= messages:
+            raise _Bad(f"{where}: upto {upto} and count {count} do not fit {messages} messages")
+        at = item.get("at")
+        summary = item.get("summary")
+        out.append(
+            Compaction(
+                upto,
+                count,
+                0.0 if at is None else _typed(at, float, f"{where}.at"),
+                how,
+                None if summary is None else _typed(summary, str, f"{where}.summary"),
+                _stats(item["stats"], where) if item.get("stats") is not None else None,
+            )
+        )
+    return out
+
+
 def _settings(data: Any) -> dict[str, Any]:
     if data is None:
         return {}
@@ -517,7 +576,9 @@ def _from_chatrepl(doc: dict[str, Any], upgrades: Mapping[int, Upgrade]) -> Tran
     forks = _forks(doc["branches"], 0, "branches") if doc.get("branches") else {}
     if any(at > len(messages) for at in forks):
         raise _Bad("branches point past the messages")
-    conversation = Conversation(messages, forks, **meta)
+    compacted = doc.get("compacted")
+    compactions = _compactions(compacted, len(messages)) if compacted else []
+    conversation = Conversation(messages, forks, **meta, compactions=compactions)
     return Transcript(conversation, _settings(doc.get("settings")))
 
 

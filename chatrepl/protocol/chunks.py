@@ -37,15 +37,18 @@ def _count(raw: Any, *path: str) -> int | None:
 def _usage(raw: Any) -> Usage | None:
     if not isinstance(raw, dict):
         return None
-    # OpenAI nests the details; Heroku-adjacent servers put them at the top level
+    # OpenAI nests the details; Heroku-adjacent servers put them at the top level (and
+    # Anthropic-style ones call the cached part cache_read_input_tokens)
     reasoning = _count(raw, "completion_tokens_details", "reasoning_tokens")
     cached = _count(raw, "prompt_tokens_details", "cached_tokens")
+    for flat in ("cached_input_tokens", "cache_read_input_tokens"):
+        cached = _count(raw, flat) if cached is None else cached
     return Usage(
         _count(raw, "prompt_tokens"),
         _count(raw, "completion_tokens"),
         _count(raw, "total_tokens"),
         reasoning_tokens=_count(raw, "reasoning_tokens") if reasoning is None else reasoning,
-        cached_tokens=_count(raw, "cached_input_tokens") if cached is None else cached,
+        cached_tokens=cached,
     )
 
 

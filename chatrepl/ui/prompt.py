@@ -17,6 +17,7 @@ from pathlib import Path
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -163,7 +164,7 @@ class PromptReader:
         history_path: Path | None,
         commands: Iterable[Command] | Callable[[], list[Command]],
         models: Callable[[], list[str]],
-        toolbar: Callable[[], str],
+        toolbar: Callable[[], str | FormattedText],
         secrets: Callable[[], Iterable[str]] = tuple,
         roles: Callable[[], list[str]] = list,
         params: Callable[[], list[str]] = list,

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 CODE_THEME = "monokai"  # rich.markdown's default; the live preview must match it
 REASONING_STYLE = "dim italic"
+HIGHLIGHT_STYLE = "bold reverse"  # a search hit's matching words
 
 
 # rich.markdown puts a blank line before a top-level block when the element that closed
@@ -410,7 +411,7 @@ class RichView:
 
         table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(_cell(cell) for cell in row))
         self.console.print(table, markup=False, highlight=False)
 
     def compare(self, results: Sequence[CompareResult]) -> None:
@@ -470,6 +471,19 @@ class RichView:
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()
+
+
+def _cell(cell: str) -> Any:
+    """A table cell; a search hit's snippet gets its matches highlighted."""
+    spans = getattr(cell, "spans", ())
+    if not spans:
+        return cell
+    from rich.text import Text
+
+    text = Text(str(cell))
+    for start, end in spans:
+        text.stylize(HIGHLIGHT_STYLE, start, end)
+    return text
 
 
 def recording_view(*, width: int = 100, height: int = 40) -> tuple[RichView, Any]:

@@ -28,6 +28,10 @@ def format_stats(stats: TurnStats) -> str:
     rate = stats.tokens_per_second
     if rate is not None:
         parts.append(f"{rate:.1f} tok/s")
+    if stats.cost is not None:
+        from chatrepl.core.pricing import format_cost
+
+        parts.append(format_cost(stats.cost))
     if stats.finish_reason and stats.finish_reason not in ("stop", "error"):
         parts.append(f"finish: {stats.finish_reason}")
     return (flag + " · ".join(parts)).strip()

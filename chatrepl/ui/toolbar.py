@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from prompt_toolkit.formatted_text import FormattedText
+
 from chatrepl import __version__
 from chatrepl.core.settings import Settings, describe
 
@@ -13,17 +15,30 @@ def host_of(url: str | None) -> str:
     return urlsplit(url or "").netloc.rpartition("@")[2]
 
 
+WARN_STYLE = "noreverse bg:ansiyellow fg:ansiblack bold"  # the meter past 80 %
+
+Toolbar = str | FormattedText  # plain text, or prompt_toolkit's styled fragments
+
+
 def toolbar_text(
-    settings: Settings, turns: int, *, name: str | None = None, attached: int = 0
-) -> str:
-    """The bottom toolbar: what the next message will be sent with."""
+    settings: Settings,
+    turns: int,
+    *,
+    name: str | None = None,
+    attached: int = 0,
+    meter: str | None = None,
+    warn: bool = False,
+) -> Toolbar:
+    """The bottom toolbar: what the next message will be sent with, and how full the
+    context window is (`meter`, right after the model, where a narrow terminal keeps
+    it; amber when `warn`)."""
     host = host_of(settings.url) or "?"
     temp = (
         describe("temperature", settings.temperature)
         if settings.temperature is not None
         else "default"
     )
-    parts = [settings.model or "(no model yet: /model NAME)"]
+    parts = []
     if settings.role:
         parts.append(f"role {settings.role}")
     parts += [
@@ -39,7 +54,19 @@ def toolbar_text(
     parts.append(f"{turns} turns")
     if attached:
         parts.append(f"{attached} attached")
-    return " " + " · ".join([*parts, "/help"])
+    parts.append("/help")
+    model = settings.model or "(no model yet: /model NAME)"
+    if meter is None:
+        return " " + " · ".join([model, *parts])
+    if not warn:
+        return " " + " · ".join([model, meter, *parts])
+    return FormattedText(
+        [
+            ("", f" {model} · "),
+            (WARN_STYLE, f" {meter} "),
+            ("", " · " + " · ".join(parts)),
+        ]
+    )
 
 
 def banner(settings: Settings) -> str:

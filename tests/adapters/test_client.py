@@ -512,3 +512,49 @@ def test_fake_server_survives_clients_that_hang_up(fake_server: FakeServer) -> N
     assert reply.disconnected.wait(3)
     response = requests.get(fake_server.url + "/v1/models", timeout=5)
     assert response.json()["data"][0]["id"] == "fake-model"
+
+
+# --- what the server says about the context window ---------------------------------
+
+
+def test_context_window_from_llamacpps_props(
+    fake_server: FakeServer, make_backend: MakeBackend
+) -> None:
+    props = {"default_generation_settings": {"n_ctx": 4096, "params": {}}, "total_slots": 2}
+    fake_server.enqueue(Reply(body=props), path="/props")
+    assert make_backend().context_window("smollm2") == 4096
+    request = fake_server.requests[0]
+    assert request.path == "/props" and request.headers["authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.parametrize(
+    ("models", "window"),
+    [
+        # llama.cpp's /v1/models: the window is in each entry's meta
+        ({"data": [{"id": "smollm2", "meta": {"n_ctx": 8192, "n_ctx_train": 8192}}]}, 8192),
+        # vLLM
+        ({"data": [{"id": "other"}, {"id": "fake-model", "max_model_len": 32768}]}, 32768),
+        # OpenRouter, LM Studio
+        ({"data": [{"id": "fake-model", "context_length": 200000}]}, 200000),
+        # OpenAI lists no window
+        ({"data": [{"id": "fake-model", "owned_by": "openai"}]}, None),
+    ],
+    ids=["llama.cpp", "vllm", "openrouter", "openai"],
+)
+def test_context_window_from_the_model_list(
+    fake_server: FakeServer, make_backend: MakeBackend, models: Any, window: int | None
+) -> None:
+    fake_server.enqueue(Reply(body=models), path="/v1/models")
+    assert make_backend().context_window("fake-model") == window
+    assert [r.path for r in fake_server.requests] == ["/props", "/v1/models"]
+
+
+def test_context_window_is_none_when_the_server_says_nothing_or_fails(
+    fake_server: FakeServer, make_backend: MakeBackend
+) -> None:
+    fake_server.models = None  # /props and /v1/models both 404, as on Heroku
+    assert make_backend().context_window("claude-4-5-sonnet") is None
+    fake_server.enqueue(Reply(body=b"<html>not json</html>"), path="/props")
+    fake_server.enqueue(Reply.error(500, "boom"), path="/v1/models")
+    assert make_backend().context_window("m") is None
+    assert make_backend(url="http://127.0.0.1:9").context_window("m") is None  # refused

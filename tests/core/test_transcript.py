@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from chatrepl.core.branches import Branch, Fork
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import TranscriptError
-from chatrepl.core.messages import Attachment, Message, TurnStats, Usage
+from chatrepl.core.messages import Attachment, Compaction, Message, TurnStats, Usage
 from chatrepl.core.params import GENERIC, RESERVED_KEYS
 from chatrepl.core.settings import Secret, Settings
 from chatrepl.core.transcript import (
@@ -116,6 +116,69 @@ def test_round_trip_keeps_branches_attachments_name_parent_and_params(writer) ->
         "later, first try"
     )
     assert loaded.settings == SETTINGS
+
+
+# a long conversation, compacted (turn 1 summarised), then trimmed (turn 2 left out too):
+# every message is still there, the records say what a request leaves out
+COMPACTED = Conversation(
+    [
+        Message("user", "first"),
+        Message("assistant", "one", stats=STATS),
+        Message("user", "second"),
+        Message("assistant", "two", stats=TurnStats(usage=Usage(50, 5, 55, cached_tokens=40))),
+        Message("user", "third"),
+    ],
+    compactions=[
+        Compaction(2, 4, 1_700_000_100.5, "summary", "They said first; I said one.", STATS),
+        Compaction(4, 5, 1_700_000_200.0, "trim", "They said first; I said one."),
+    ],
+)
+
+
+@pytest.mark.parametrize("writer", WRITERS.values(), ids=WRITERS.keys())
+def test_round_trip_keeps_what_was_compacted_and_trimmed_and_every_message(writer) -> None:
+    loaded = loads(writer(COMPACTED, SETTINGS), name="t").conversation
+    assert loaded == COMPACTED
+    assert len(loaded.messages) == 5 and loaded.compaction == COMPACTED.compactions[-1]
+    assert loaded.messages[3].stats.usage.cached_tokens == 40
+
+
+def test_the_compaction_records_are_a_header_key_beside_the_messages() -> None:
+    doc = json.loads(dumps(COMPACTED, SETTINGS))
+    assert doc["version"] == VERSION == 2
+    assert len(doc["messages"]) == 5
+    assert doc["compacted"][0] == {
+        "at": 1_700_000_100.5,
+        "how": "summary",
+        "upto": 2,
+        "count": 4,
+        "summary": "They said first; I said one.",
+        "stats": doc["messages"][1]["stats"],
+    }
+    head = json.loads(header_line(SETTINGS, COMPACTED))
+    assert [c["how"] for c in head["compacted"]] == ["summary", "trim"]
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ('"x"', "'compacted' must be a list"),
+        ("[5]", "compacted[1] is not an object"),
+        ('[{"how": "squash", "upto": 0, "count": 0}]', "compacted[1].how must be one of"),
+        ('[{"how": "trim", "upto": 3, "count": 2}]', "upto 3 and count 2 do not fit 2 messages"),
+        ('[{"how": "trim", "upto": 0, "count": 9}]', "do not fit 2 messages"),
+        ('[{"how": "trim", "upto": "1", "count": 2}]', "compacted[1].upto must be a whole number"),
+        ('[{"how": "summary", "upto": 1, "count": 2, "summary": 7}]', "summary must be a string"),
+    ],
+)
+def test_a_bad_compaction_record_is_one_line(record: str, problem: str) -> None:
+    text = (
+        f'{{"format": "chatrepl.transcript", "version": 2, "compacted": {record}, '
+        '"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}'
+    )
+    with pytest.raises(TranscriptError) as caught:
+        loads(text, name="t.json")
+    assert problem in str(caught.value) and str(caught.value).startswith("t.json: ")
 
 
 def test_attachments_are_recorded_without_their_bytes() -> None:
@@ -496,6 +559,25 @@ def forks_for(draw, start: int, end: int, depth: int = 1) -> dict[int, Fork]:  #
 
 
 @st.composite
+def compactions_for(draw, size: int) -> list[Compaction]:  # type: ignore[no-untyped-def]
+    """What /compact and /trim may have recorded for a conversation of `size` messages."""
+    records = []
+    for _ in range(draw(st.integers(0, 3))):
+        count = draw(st.integers(0, size))
+        records.append(
+            Compaction(
+                upto=draw(st.integers(0, count)),
+                count=count,
+                at=draw(FLOAT),
+                how=draw(st.sampled_from(["summary", "trim", "full"])),
+                summary=draw(st.none() | TEXT),
+                stats=draw(st.none() | STATS_ST),
+            )
+        )
+    return records
+
+
+@st.composite
 def conversations(draw) -> Conversation:  # type: ignore[no-untyped-def]
     messages = draw(st.lists(MESSAGE, max_size=5))
     return Conversation(
@@ -503,6 +585,7 @@ def conversations(draw) -> Conversation:  # type: ignore[no-untyped-def]
         draw(forks_for(0, len(messages))),
         name=draw(st.none() | NAME),
         parent=draw(st.none() | NAME),
+        compactions=draw(compactions_for(len(messages))),
     )
 
 

@@ -57,6 +57,11 @@ def test_example_config_documents_every_key_and_loads() -> None:
     assert {"heroku", "openai", "ollama", "vllm", "tiny"} <= set(config.profiles)
     for key in PARSERS:
         assert f"{key} =" in text, f"config.example.toml does not document {key}"
+    # the tables that are no settings rows: a context window and a price, each key shown
+    assert config.windows["claude-4-5-sonnet"] == 200_000
+    assert config.prices["claude-4-5-sonnet"].cached_input == 0.3
+    for key in ("context =", "input =", "output =", "cached_input ="):
+        assert key in text, f"config.example.toml does not document {key}"
 
 
 def write_config(tmp_path: Path, text: str) -> Path:

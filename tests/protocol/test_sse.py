@@ -680,3 +680,22 @@ def test_split_think_tags_over_a_stream():
 def test_split_think_tags_passes_plain_deltas_through_untouched():
     events = [TextDelta("a"), ReasoningDelta("r"), TextDelta("b"), Finish("stop")]
     assert list(split_think_tags(events)) == events
+
+
+@pytest.mark.parametrize(
+    ("usage", "cached"),
+    [
+        # OpenAI and llama.cpp nest it
+        ({"prompt_tokens": 50, "prompt_tokens_details": {"cached_tokens": 40}}, 40),
+        # Heroku-adjacent clients read it flat; Anthropic-style servers name it so
+        ({"prompt_tokens": 50, "cached_input_tokens": 30}, 30),
+        ({"prompt_tokens": 50, "cache_read_input_tokens": 20}, 20),
+        ({"prompt_tokens": 50}, None),
+        ({"prompt_tokens": 50, "prompt_tokens_details": {"cached_tokens": "x"}}, None),
+    ],
+)
+def test_cached_prompt_tokens_are_read_wherever_the_server_puts_them(
+    usage: dict, cached: int | None
+) -> None:
+    (report,) = chunk_events({"choices": [], "usage": usage})
+    assert report == UsageReport(Usage(50, cached_tokens=cached))

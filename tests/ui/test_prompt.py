@@ -148,6 +148,24 @@ def test_the_toolbar_shows_the_role_the_name_and_what_is_attached() -> None:
     )
 
 
+def test_the_toolbar_meter_sits_by_the_model_and_turns_amber_past_eighty_percent() -> None:
+    from prompt_toolkit.formatted_text import to_plain_text
+
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.toolbar import WARN_STYLE, toolbar_text
+
+    settings = Settings(model="m")
+    calm = toolbar_text(settings, 2, meter="12.4k / 200k · 6 %")
+    assert calm == (
+        " m · 12.4k / 200k · 6 % · temperature default · max_tokens off · ? · 2 turns · /help"
+    )
+    hot = toolbar_text(settings, 9, meter="170k / 200k · 85 %", warn=True)
+    assert (WARN_STYLE, " 170k / 200k · 85 % ") in list(hot)
+    assert to_plain_text(hot) == (
+        " m ·  170k / 200k · 85 %  · temperature default · max_tokens off · ? · 9 turns · /help"
+    )
+
+
 def read_keys(keys: str, tmp_path: Path, **options) -> str | None:  # type: ignore[no-untyped-def]
     default = options.pop("default", "")
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):

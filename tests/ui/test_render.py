@@ -529,3 +529,32 @@ def test_newline_normalizer_joins_a_crlf_split_across_chunks() -> None:
     normalizer = NewlineNormalizer()
     out = [normalizer.feed(chunk) for chunk in ["a\r", "\nb\r", "c\r\n", "d\r"]]
     assert "".join(out) + normalizer.flush() == "a\nb\nc\nd\n"
+
+
+def test_the_stats_line_ends_with_the_cost_when_there_is_one() -> None:
+    stats = TurnStats(model="m", usage=Usage(10, 20), cost=0.00423)
+    assert format_stats(stats).endswith(" · 20 tokens · $0.0042")
+    assert "$" not in format_stats(TurnStats(model="m", usage=Usage(10, 20)))
+
+
+def test_a_search_hits_matches_are_highlighted_in_the_table() -> None:
+    from chatrepl.core.search import MARK_END, MARK_START, highlighted
+
+    console = terminal_console()
+    snippet = highlighted(f"the {MARK_START}retry{MARK_END} field [bold]x")
+    RichView(console).table([("1", "2026-01-05", snippet)], title="Search")
+    emulator = pyte.Screen(WIDTH, HEIGHT)
+    pyte.Stream(emulator).feed(console.file.getvalue().replace("\n", "\r\n"))
+    (y,) = [
+        y for y in range(HEIGHT) if "retry" in "".join(c.data for c in emulator.buffer[y].values())
+    ]
+    row = emulator.buffer[y]
+    line = "".join(row[x].data for x in range(WIDTH))
+    start = line.index("retry")
+    assert all(row[x].reverse and row[x].bold for x in range(start, start + 5))
+    assert not row[start - 2].reverse and not row[start + 6].reverse
+    assert "[bold]x" in line  # the rest is text, not markup
+    # a pipe gets the plain words
+    out, err = io.StringIO(), io.StringIO()
+    PlainView(out, err).table([("1", snippet)])
+    assert err.getvalue() == "  1  the retry field [bold]x\n"

@@ -6,10 +6,12 @@ from chatrepl.core.commands import (
     chat,
     clipboard,
     compare,
+    context,
     editing,
     endpoint,
     files,
     params,
+    search,
     transcripts,
 )
 from chatrepl.core.commands.registry import Command
@@ -25,6 +27,8 @@ def builtin_commands() -> list[Command]:
         *files.COMMANDS,
         *clipboard.COMMANDS,
         *compare.COMMANDS,
+        *context.COMMANDS,
         *transcripts.COMMANDS,
+        *search.COMMANDS,
         *chat.EXIT_COMMANDS,
     ]

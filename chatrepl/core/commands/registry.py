@@ -25,8 +25,11 @@ from chatrepl.core.transcript import Transcript
 if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
     from chatrepl.core.attachments import Attached, Staged
     from chatrepl.core.branches import BranchRow
-    from chatrepl.core.messages import Attachment
-    from chatrepl.core.ports import CopyReport
+    from chatrepl.core.context import Reading, Window
+    from chatrepl.core.messages import Attachment, Compaction
+    from chatrepl.core.ports import CopyReport, SearchIndex
+    from chatrepl.core.pricing import Price, UsageRow
+    from chatrepl.core.search import Hit, SearchQuery
 
 
 class CommandContext(Protocol):
@@ -143,6 +146,51 @@ class CommandContext(Protocol):
 
     def edit_text(self, text: str) -> str:
         """Let the user edit text in $VISUAL/$EDITOR."""
+        ...
+
+    @property
+    def prices(self) -> Mapping[str, Price]: ...
+    @property
+    def index(self) -> SearchIndex | None: ...
+
+    def now(self) -> float:
+        """The wall clock, seconds since the epoch."""
+        ...
+
+    def reading(self) -> Reading:
+        """How full the model's context window is."""
+        ...
+
+    def window(self) -> Window | None:
+        """The model's context window, if known."""
+        ...
+
+    def compact(self, keep: int | None = None) -> Compaction:
+        """Summarise the older turns; send the summary in their place."""
+        ...
+
+    def trim(self, keep: int | None = None, *, target: bool = True) -> Compaction:
+        """Stop sending the oldest turns."""
+        ...
+
+    def send_everything(self) -> Compaction:
+        """Send the whole conversation again."""
+        ...
+
+    def describe_compaction(self, record: Compaction) -> str:
+        """One line on what a compaction did."""
+        ...
+
+    def session_usage(self) -> list[UsageRow]:
+        """Every reply this conversation paid for."""
+        ...
+
+    def search(self, query: SearchQuery) -> list[Hit]:
+        """Search every saved session (`/load N` opens a hit)."""
+        ...
+
+    def show_turn(self, turn: int) -> None:
+        """Show one turn of the conversation."""
         ...
 
 

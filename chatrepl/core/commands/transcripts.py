@@ -68,6 +68,7 @@ def _load(ctx: CommandContext, args: str) -> None:
     store = _store(ctx)
     if not args.strip():
         raise CommandError("/load takes a FILE or a number from /sessions")
+    turn = None
     if args.strip().isdigit():
         number = int(args)
         listing = store.last_listing or store.sessions(limit=SESSIONS_LISTED)
@@ -75,6 +76,7 @@ def _load(ctx: CommandContext, args: str) -> None:
             known = f"/sessions shows {_plural(len(listing), 'session')}"
             raise CommandError(f"no session {number}: {known if listing else 'none saved'}")
         target: str = str(listing[number - 1].path)
+        turn = listing[number - 1].turn  # a /search hit opens at its turn
     else:
         target = _path(args)
     loaded = store.open(target)  # raises before anything is touched
@@ -82,6 +84,8 @@ def _load(ctx: CommandContext, args: str) -> None:
     turns = loaded.conversation.turns
     model = ctx.settings.model or "none chosen yet (/model NAME)"
     ctx.view.info(f"loaded {target}: {_plural(turns, 'turn')}, model {model}")
+    if turn is not None:
+        ctx.show_turn(turn)
 
 
 def _listed(store: SessionStore, number: int) -> SessionInfo:
@@ -105,6 +109,8 @@ def _remove(ctx: CommandContext, args: str) -> Outcome | None:
         raise CommandError("usage: /sessions rm N [--yes] (N from /sessions)")
     number = int(words[0])
     info = _listed(store, number)
+    if info.turn is not None:
+        raise CommandError("/sessions rm N takes N from /sessions (the last list was a search)")
     if not sure:
         date = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
         what = _title(info) or info.path.name
