@@ -15,6 +15,7 @@ as a short one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,12 +24,30 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, JustifyMethod
     from rich.segment import Segment
     from rich.style import Style
+    from rich.syntax import SyntaxTheme
     from rich.text import Text
 
     from chatrepl.ui.mdstream import OpenFence
 
 Line = list["Segment"]
 CODE_THEME = "monokai"  # rich.markdown's default; previews and slices must match it
+
+
+@lru_cache(maxsize=1)
+def code_theme() -> SyntaxTheme:
+    """The code theme, made once: each theme object caches the style of every token type,
+    and a new one per render (what passing the theme's name does) costs ~1 ms a time."""
+    from rich.syntax import Syntax
+
+    return Syntax.get_theme(CODE_THEME)
+
+
+@lru_cache(maxsize=32)
+def _lexer(name: str) -> Lexer | str:
+    """A pygments lexer by name, looked up once (a lookup costs milliseconds)."""
+    from rich.syntax import Syntax
+
+    return Syntax("", name).lexer or name
 
 
 def _given_text_syntax() -> type:
@@ -58,7 +77,7 @@ class FencePrinter:
         self.console = console
         self.options = options
         code, lexer_name = code_block(source)
-        theme = Syntax.get_theme(CODE_THEME)
+        theme = code_theme()
         probe = Syntax(code, lexer_name, theme=theme, word_wrap=True, padding=(0, 1))
         self._syntax_class = _given_text_syntax()
         self._theme = theme
@@ -145,11 +164,9 @@ class CodeRows:
     def update(self, console: Console, width: int, fence: OpenFence, keep: int) -> None:
         """Render the lines added since the last call; keep the last `keep` rows."""
         if self.key != (fence.lexer, width):
-            from rich.syntax import Syntax
-
             self.reset()
             self.key = (fence.lexer, width)
-            self.lexer = Syntax("", fence.lexer).lexer or fence.lexer
+            self.lexer = _lexer(fence.lexer)
             self.pad = self.render(console, "", width)[0]
         if len(fence.lines) > self.done:
             new = fence.lines[max(self.done, len(fence.lines) - keep) :]
@@ -163,7 +180,7 @@ class CodeRows:
 
         # CodeBlock uses padding=1: one column each side and one row above and below;
         # the rows above and below are added by the caller.
-        syntax = Syntax(code, self.lexer, theme=CODE_THEME, word_wrap=True, padding=(0, 1))
+        syntax = Syntax(code, self.lexer, theme=code_theme(), word_wrap=True, padding=(0, 1))
         return console.render_lines(syntax, console.options.update(width=width), pad=False)
 
     def preview(

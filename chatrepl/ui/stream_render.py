@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 Line = list["Segment"]
 REASONING_STYLE = "dim italic"
 BIG_CODE = 2_000  # characters: a code block longer than this is printed in slices
+STEP_CHARS = 1_500  # characters rendered at most in one step of printing finished text
 _START_COST = 4e-6  # seconds of rendering per character, until measured
 
 # rich.markdown puts a blank line before a top-level block when the element that closed
@@ -135,21 +136,25 @@ class StreamRenderer:
             left = budget - (clock() - start)
             if rows and left <= 0:
                 break
-            allowed = max(1, int(left / self._cost))
+            # Small steps: the cost per character varies by kind (a table costs several
+            # times a paragraph), and a step is never cut short.
+            allowed = max(1, min(STEP_CHARS, int(left / self._cost)))
             began = clock()
             if self._fence is not None:
                 chars = self._fence_rows(rows, allowed)
             else:
                 chars = self._block_rows(rows, allowed)
-            if chars >= 500:  # too short to time reliably
+            if chars >= 300:  # too short to time reliably
                 measured = (clock() - began) / chars
                 self._cost = 0.7 * self._cost + 0.3 * measured
         return [self._trim(row) for row in rows]
 
     def live_rows(self) -> list[Line]:
         """The unfinished tail as it looks now, at most the screen height less two rows."""
+        from rich.markdown import Markdown
         from rich.text import Text
 
+        from chatrepl.ui.code_render import CODE_THEME
         from chatrepl.ui.mdstream import preview_source
 
         if self.backlog:
@@ -166,7 +171,9 @@ class StreamRenderer:
             )
         else:
             source = preview_source(self._tail, self._live_kind, room)
-            rows = self._markdown_rows(source, after_gap=self._gap)[-room:]
+            # The blank row rich would put before it, without rendering the primer.
+            rows = self._render(Markdown(source, code_theme=CODE_THEME))
+            rows = ([[], *rows] if self._gap and rows else rows)[-room:]
         return [self._trim(row) for row in rows]
 
     def unprinted(self) -> str:
@@ -317,8 +324,11 @@ def trim_row(row: Line, *, width: int | None) -> Line:
         return row[:end]
     if width is None or not row:
         return row
-    # The row ends in painted spaces: replace the run that reaches the edge.
+    # The row ends in painted spaces: replace the run that reaches the edge, if what it
+    # paints is only a background (an erase draws no underline or strike-through).
     style = row[-1].style
+    if style is None or any(getattr(style, a) for a in _PAINTS_SPACE):
+        return row
     cells = sum(segment.cell_length for segment in row)
     if cells != width:
         return row
