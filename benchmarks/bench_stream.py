@@ -30,6 +30,7 @@ Per case, side by side in one run (the median of `--repeat` runs):
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -43,6 +44,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from markdown_sample import realistic_markdown  # noqa: E402
 
 ROWS, COLS = 30, 100
+PRINT_BUDGET = 0.03  # as chatrepl.ui.rich_view's
 TOKEN = 4  # characters per token, as the test server's default
 KB = 1024
 MODEL = "bench-model"
@@ -342,6 +345,25 @@ def print_once(text: str) -> tuple[float, float]:
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def styled_bytes(text: str) -> int:
+    """Bytes of the finished reply as chatrepl prints it into scrollback (no padding)."""
+    from rich.console import Console
+
+    from chatrepl.ui.rich_view import _Rows
+    from chatrepl.ui.stream_render import StreamRenderer
+
+    # xterm-256color, as the pty says
+    console = Console(
+        file=io.StringIO(), width=COLS, height=ROWS, force_terminal=True, color_system="256"
+    )
+    renderer = StreamRenderer(console, width=COLS, height=ROWS, to_edge=True)
+    renderer.feed(text)
+    renderer.finish()
+    while renderer.backlog:
+        console.print(_Rows(renderer.print_rows(10.0)), crop=False)
+    return len(console.file.getvalue().encode())
+
+
 def samples(text: str) -> list[str]:
     """A paragraph line and a code line from the middle of the reply, as rendered once."""
     import io
@@ -386,7 +408,9 @@ class Result:
     copies: list[int]
 
 
-def run_case(size: int, rate: float, *, client_root: Path | None, home: Path) -> Result:
+def run_case(
+    size: int, rate: float, *, client_root: Path | None, home: Path, models: int = 1
+) -> Result:
     server = Server(size, rate)
     try:
         env = {
@@ -406,9 +430,20 @@ def run_case(size: int, rate: float, *, client_root: Path | None, home: Path) ->
             pty.wait_for(b"/help")
             time.sleep(1.0)  # the warm-up thread builds what the first reply needs
             timeout = 120 + (size / TOKEN / rate if rate else 0)
-            turn = pty.turn("go", done=b"tok/s", timeout=timeout)
-            timings = server.timings()
-            copies = [pty.text().count(sample) for sample in samples(realistic_markdown(size))]
+            if models == 1:
+                turn = pty.turn("go", done=b"tok/s", timeout=timeout)
+            else:  # the current /compare: every answer in its column once all have ended
+                names = " ".join(f"model-{n}" for n in range(models))
+                turn = pty.turn(f"/compare {names} -- go", done=b"tok/s", timeout=timeout)
+            every = [server.timings() for _ in range(models)]
+            timings = {
+                "first": min(t["first"] for t in every),
+                "last": max(t["last"] for t in every),
+            }
+            if models == 1:
+                copies = [pty.text().count(s) for s in samples(realistic_markdown(size))]
+            else:
+                copies = []
         finally:
             pty.close()
     finally:
@@ -421,7 +456,7 @@ def run_case(size: int, rate: float, *, client_root: Path | None, home: Path) ->
     written = b"".join(data for _, data in turn.reads)
     return Result(
         first_text=first_visible - first_token,
-        gap=max(b - a for a, b in zip(marks, marks[1:], strict=False)),
+        gap=max(b - a for a, b in pairwise(marks)),
         wall=turn.end - turn.enter,
         cpu=turn.cpu,
         written=len(written),
@@ -439,19 +474,116 @@ def median_result(results: list[Result]) -> Result:
         cpu=med(r.cpu for r in results),
         written=int(med(r.written for r in results)),
         trailing=max(r.trailing for r in results),
-        copies=[max(c) for c in zip(*(r.copies for r in results), strict=True)],
+        copies=[max(c) for c in zip(*(r.copies for r in results), strict=True)],  # worst run
     )
 
 
-def cases(quick: bool) -> list[tuple[int, float]]:
-    """(size, tokens per second; 0 = unpaced); paced cases sized to take under a minute."""
+def cases(quick: bool) -> list[tuple[int, float, int]]:
+    """(size, tokens per second (0: unpaced), models); paced cases take under a minute."""
     if quick:
-        return [(16 * KB, 0), (64 * KB, 0), (256 * KB, 0), (16 * KB, 5000), (32 * KB, 1000)]
+        return [
+            (16 * KB, 0, 1), (64 * KB, 0, 1), (256 * KB, 0, 1), (16 * KB, 5000, 1),
+            (32 * KB, 1000, 1), (32 * KB, 0, 4),
+        ]  # fmt: skip
     return [
-        (16 * KB, 0), (64 * KB, 0), (256 * KB, 0), (1024 * KB, 0),
-        (16 * KB, 5000), (64 * KB, 5000), (256 * KB, 5000), (1024 * KB, 5000),
-        (16 * KB, 500), (32 * KB, 1000), (2 * KB, 50),
+        (16 * KB, 0, 1), (64 * KB, 0, 1), (256 * KB, 0, 1), (1024 * KB, 0, 1),
+        (16 * KB, 5000, 1), (64 * KB, 5000, 1), (256 * KB, 5000, 1), (1024 * KB, 5000, 1),
+        (16 * KB, 500, 1), (32 * KB, 1000, 1), (2 * KB, 50, 1),
+        (32 * KB, 0, 4), (32 * KB, 1000, 4),
     ]  # fmt: skip
+
+
+def bench_columns(size: int, rate: float, *, models: int = 4) -> None:
+    """Four replies streamed side by side into four column-wide StreamRenderers driven by
+    one refresh loop in this process (what a live /compare would run; issue 10 draws the
+    columns): first text, longest refresh gap while tokens arrive, CPU against printing
+    each answer once at the column's width. No pty: rows are rendered, not written."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from chatrepl.adapters.http import HttpBackend
+    from chatrepl.core.messages import TextDelta
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.stream_render import StreamRenderer
+
+    width = (COLS - 1) // models - 1
+    server = Server(size, rate)
+    sink = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the console
+    console = Console(
+        file=sink, width=COLS, height=ROWS, force_terminal=True, color_system="truecolor"
+    )
+    console.print(Markdown("warm `up`\n\n```python\nx = 1\n```"))
+    renderers = [StreamRenderer(console, width=width, height=ROWS) for _ in range(models)]
+    pending: list[list[str]] = [[] for _ in range(models)]
+    lock, done = threading.Lock(), threading.Event()
+    wake = threading.Event()
+    left = [models]
+
+    def read(n: int) -> None:
+        payload = {
+            "model": f"m{n}",
+            "messages": [{"role": "user", "content": "go"}],
+            "stream": True,
+        }
+        with HttpBackend(Settings(url=server.url, timeout=60)) as backend:
+            for event in backend.stream(payload):
+                if isinstance(event, TextDelta):
+                    with lock:
+                        pending[n].append(event.text)
+                    wake.set()
+        with lock:
+            left[0] -= 1
+            if not left[0]:
+                done.set()
+        wake.set()
+
+    cpu = time.process_time()
+    threads = [threading.Thread(target=read, args=(n,), daemon=True) for n in range(models)]
+    for thread in threads:
+        thread.start()
+    shown_at, ticks, last = 0.0, [], 0.0
+    while True:
+        wake.wait()
+        pause = last + 0.05 - time.perf_counter()
+        if pause > 0 and shown_at:
+            time.sleep(pause)
+        wake.clear()
+        last = time.perf_counter()
+        with lock:
+            texts = ["".join(p) for p in pending]
+            for p in pending:
+                p.clear()
+            finished = done.is_set()
+        for renderer, text in zip(renderers, texts, strict=True):
+            if text:
+                renderer.feed(text)
+            if finished:
+                renderer.finish()
+            renderer.print_rows(PRINT_BUDGET / models)
+            if renderer.live_rows() and not shown_at:
+                shown_at = time.monotonic()
+        ticks.append(time.monotonic())
+        if finished and not any(r.backlog for r in renderers):
+            break
+        if any(r.backlog for r in renderers):
+            wake.set()
+    cpu = time.process_time() - cpu
+    every = [server.timings() for _ in range(models)]
+    server.close()
+    first, end = min(t["first"] for t in every), max(t["last"] for t in every)
+    marks = [shown_at, *(t for t in ticks if shown_at <= t <= end), end]
+    text = realistic_markdown(size)
+    column = Console(file=sink, width=width, force_terminal=True, color_system="truecolor")
+    once = time.process_time()
+    for _ in range(models):
+        column.print(Markdown(text))
+    once = time.process_time() - once
+    name = f"renderer {models}x{size // KB} KB " + (f"{rate:g} tok/s" if rate else "unpaced")
+    print(
+        f"{name:<28}{(shown_at - first) * 1000:>9.1f}ms"
+        f"{max(b - a for a, b in pairwise(marks)) * 1000:>7.0f}ms"
+        f"   cpu {cpu:.2f}s vs printing each once {once:.2f}s ({cpu / once:.1f}x)"
+    )
 
 
 def main() -> int:
@@ -466,35 +598,45 @@ def main() -> int:
         return 0
     print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     header = (
-        f"{'case':<18}{'first text':>11}{'max gap':>9}{'wall':>8}{'curl':>7}{'print 1x':>9}"
-        f"{'wall/floor':>11}{'cpu':>7}{'cpu/1x':>7}{'written':>10}{'trail':>6}{'copies':>8}"
+        f"{'case':<28}{'first text':>11}{'max gap':>9}{'wall':>8}{'curl':>7}{'print 1x':>9}"
+        f"{'wall/floor':>11}{'cpu':>7}{'cpu/1x':>7}{'written':>10}{'text':>8}{'trail':>6}{'copies':>8}"
     )
     print(header)
     with tempfile.TemporaryDirectory() as home:
-        for size, rate in cases(args.quick):
+        for size, rate, models in cases(args.quick):
             repeat = args.repeat or (3 if not rate or size / TOKEN / rate < 10 else 1)
             text = realistic_markdown(size)
             results, curls, onces = [], [], []
             for _ in range(repeat):  # side by side: each run measures all three
-                results.append(run_case(size, rate, client_root=args.client_root, home=Path(home)))
+                results.append(
+                    run_case(
+                        size, rate, client_root=args.client_root, home=Path(home), models=models
+                    )
+                )
                 server = Server(size, rate)
                 try:
                     curls.append(curl(server.url))
                 finally:
                     server.close()
-                onces.append(print_once(text))
+                wall, cpu = print_once(text)
+                onces.append((wall * models, cpu * models))  # every answer printed once
             r = median_result(results)
             curl_wall = statistics.median(c[0] for c in curls)
             once_wall = statistics.median(o[0] for o in onces)
             once_cpu = statistics.median(o[1] for o in onces)
             name = f"{size // KB} KB " + (f"{rate:g} tok/s" if rate else "unpaced")
+            if models > 1:
+                name = f"/compare {models}x{name}"
             print(
-                f"{name:<18}{r.first_text * 1000:>9.1f}ms{r.gap * 1000:>7.0f}ms{r.wall:>7.2f}s"
+                f"{name:<28}{r.first_text * 1000:>9.1f}ms{r.gap * 1000:>7.0f}ms{r.wall:>7.2f}s"
                 f"{curl_wall:>6.2f}s{once_wall:>8.2f}s{r.wall / (curl_wall + once_wall):>10.2f}x"
-                f"{r.cpu:>6.2f}s{r.cpu / once_cpu:>6.1f}x{r.written / KB:>8.0f}KB{r.trailing:>6}"
-                f"{'/'.join(map(str, r.copies)):>8}",
+                f"{r.cpu:>6.2f}s{r.cpu / once_cpu:>6.1f}x{r.written / KB:>8.0f}KB"
+                f"{styled_bytes(text) * models / KB:>6.0f}KB{r.trailing:>6}"
+                f"{'/'.join(map(str, r.copies)) or '-':>8}",
                 flush=True,
             )
+        for rate in (0, 1000):
+            bench_columns(32 * KB, rate)
     print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     return 0
 

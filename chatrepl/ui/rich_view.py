@@ -40,6 +40,7 @@ __all__ = ["CODE_THEME", "REASONING_STYLE", "RichView", "recording_view", "save_
 
 HIGHLIGHT_STYLE = "bold reverse"  # a search hit's matching words
 PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh while they wait
+FEED_LIMIT = 16_384  # characters of new text parsed at most per refresh
 
 
 def warm_up() -> None:
@@ -185,7 +186,7 @@ class _ReplyStream:
         try:
             self._tick()  # the placeholder, at once
             while not self._abort:
-                if self.renderer.backlog:
+                if self.renderer.backlog or self._text:
                     time.sleep(0.001)  # let the reader take the GIL between refreshes
                 else:
                     if self._stop.is_set():
@@ -209,9 +210,7 @@ class _ReplyStream:
         with self._draw_lock:
             if self._failed:
                 return
-            with self._lock:
-                text, self._text = "".join(self._text), []
-                thinking, self._thinking = "".join(self._thinking), []
+            text, thinking = self._take_pending(FEED_LIMIT)
             resized = self._follow_resize()
             renderer = self.renderer
             if text or thinking:
@@ -239,20 +238,29 @@ class _ReplyStream:
         with self._draw_lock:
             if self._failed:
                 return False
-            with self._lock:
-                text, self._text = "".join(self._text), []
-                thinking, self._thinking = "".join(self._thinking), []
+            text, thinking = self._take_pending(FEED_LIMIT)
             self.renderer.feed(text, thinking)
+            if self._text:
+                return True  # more text to parse first
             self.renderer.finish()
             if not self.renderer.backlog:
                 return False
             self._draw(self.renderer.print_rows(self._budget))
             return self.renderer.backlog
 
-    def _finish(self) -> None:
+    def _take_pending(self, limit: int | None = None) -> tuple[str, str]:
+        """The text that arrived since the last refresh; past `limit` characters the rest
+        waits for the next one (parsing a burst of 200 KB at once takes a quarter second)."""
         with self._lock:
             text, self._text = "".join(self._text), []
             thinking, self._thinking = "".join(self._thinking), []
+            if limit is not None and len(text) > limit:
+                cut = text.rfind("\n", 0, limit) + 1 or limit
+                text, self._text = text[:cut], [text[cut:]]
+        return text, thinking
+
+    def _finish(self) -> None:
+        text, thinking = self._take_pending()
         renderer = self.renderer
         renderer.feed(text, thinking)
         renderer.finish()
