@@ -19,7 +19,8 @@ Per case, side by side in one run (the median of `--repeat` runs):
   from the same server into /dev/null, and rich printing the finished markdown once
   (into /dev/null, 100 columns, in this process): floor = curl + printing once;
 - CPU: the chatrepl process's user+system time for the turn, and printing once's;
-- bytes written to the pty for the turn, and lines that end in spaces;
+- bytes written to the pty for the turn (live redraws included) beside the bytes rich
+  writes printing the reply once (padded), and lines that end in spaces;
 - copies of a sample paragraph line and code line in the emulated scrollback (pyte
   replays every byte afterwards): 1 each, or the screen duplicated something.
 
@@ -345,22 +346,16 @@ def print_once(text: str) -> tuple[float, float]:
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def styled_bytes(text: str) -> int:
-    """Bytes of the finished reply as chatrepl prints it into scrollback (no padding)."""
+def printed_once_bytes(text: str) -> int:
+    """Bytes rich writes printing the finished reply once (every line padded to the width),
+    as the pty's terminal type (xterm-256color) gets them."""
     from rich.console import Console
+    from rich.markdown import Markdown
 
-    from chatrepl.ui.rich_view import _Rows
-    from chatrepl.ui.stream_render import StreamRenderer
-
-    # xterm-256color, as the pty says
     console = Console(
         file=io.StringIO(), width=COLS, height=ROWS, force_terminal=True, color_system="256"
     )
-    renderer = StreamRenderer(console, width=COLS, height=ROWS, to_edge=True)
-    renderer.feed(text)
-    renderer.finish()
-    while renderer.backlog:
-        console.print(_Rows(renderer.print_rows(10.0)), crop=False)
+    console.print(Markdown(text))
     return len(console.file.getvalue().encode())
 
 
@@ -599,7 +594,7 @@ def main() -> int:
     print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     header = (
         f"{'case':<28}{'first text':>11}{'max gap':>9}{'wall':>8}{'curl':>7}{'print 1x':>9}"
-        f"{'wall/floor':>11}{'cpu':>7}{'cpu/1x':>7}{'written':>10}{'text':>8}{'trail':>6}{'copies':>8}"
+        f"{'wall/floor':>11}{'cpu':>7}{'cpu/1x':>7}{'written':>10}{'1x':>8}{'trail':>6}{'copies':>8}"
     )
     print(header)
     with tempfile.TemporaryDirectory() as home:
@@ -631,7 +626,7 @@ def main() -> int:
                 f"{name:<28}{r.first_text * 1000:>9.1f}ms{r.gap * 1000:>7.0f}ms{r.wall:>7.2f}s"
                 f"{curl_wall:>6.2f}s{once_wall:>8.2f}s{r.wall / (curl_wall + once_wall):>10.2f}x"
                 f"{r.cpu:>6.2f}s{r.cpu / once_cpu:>6.1f}x{r.written / KB:>8.0f}KB"
-                f"{styled_bytes(text) * models / KB:>6.0f}KB{r.trailing:>6}"
+                f"{printed_once_bytes(text) * models / KB:>6.0f}KB{r.trailing:>6}"
                 f"{'/'.join(map(str, r.copies)) or '-':>8}",
                 flush=True,
             )
