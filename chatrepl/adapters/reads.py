@@ -3,9 +3,10 @@
 A server flushes every token as its own HTTP chunk, and `raw.read1()` returns one chunk
 per call, so a reader that keeps up wakes once per token: at 1,000 tokens a second that
 costs more CPU (~90 µs a wake-up here, between the kernel, urllib3 and http.client)
-than rendering the reply. Instead, after each read everything that can be read without
-waiting joins it, and reads are spaced `spacing` apart: the first bytes come at once,
-later ones at most `spacing` late (the screen redraws every 50 ms anyway), and a slow
+than rendering the reply. Instead, after each read what can be read without waiting
+joins it (for `spacing` at most, so a server faster than this loop cannot keep it
+gathering), and reads are spaced `spacing` apart: the first bytes come at once, later
+ones at most about `spacing` late (the screen redraws every 50 ms anyway), and a slow
 trickle costs one wake-up per `spacing`, not one per token. A reader that is behind
 (the data keeps coming faster than it is used) never sleeps.
 
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-GATHER_LIMIT = 1 << 20  # bytes: one gathered read is at most about this big
+GATHER_LIMIT = 1 << 18  # bytes: one gathered read is at most about this big
 
 
 def waiting_bytes(raw: Any) -> Callable[[], bool] | None:
@@ -87,10 +88,12 @@ def gathered_reads(
         data = read1(size)
         if not data:
             return
-        last = clock()
-        if ready is not None:
+        started = clock()
+        if ready is not None and last is not None:  # the first bytes go at once
+            # Gather for `spacing` at most: a server faster than this loop would
+            # otherwise keep it gathering, and the screen waiting, to the end.
             parts, total = [data], len(data)
-            while total < GATHER_LIMIT and ready():
+            while total < GATHER_LIMIT and clock() - started < spacing and ready():
                 more = read1(size)
                 if not more:
                     yield b"".join(parts)
@@ -99,4 +102,5 @@ def gathered_reads(
                 total += len(more)
             if len(parts) > 1:
                 data = b"".join(parts)
+        last = started
         yield data

@@ -48,9 +48,27 @@ def reads(source: Source, *, ready: bool = True) -> list[bytes]:
     )
 
 
-def test_what_is_waiting_joins_the_read() -> None:
+def test_what_is_waiting_joins_the_read_but_the_first_bytes_go_at_once() -> None:
     source = Source([[b"a", b"b", b"c"], [b"d"], [b"e", b"f"]])
-    assert reads(source) == [b"abc", b"d", b"ef"]
+    assert reads(source) == [b"a", b"bc", b"d", b"ef"]
+
+
+def test_gathering_stops_after_the_spacing_even_if_more_keeps_coming() -> None:
+    source = Source([[b"a"], [b"b", *[b"x"] * 50]])
+    ticking = iter(range(1000))
+    got = list(
+        gathered_reads(
+            source.read1,
+            source.ready,
+            size=64,
+            spacing=0.01,
+            clock=lambda: next(ticking) * 0.001,  # each look at the clock: 1 ms later
+            sleep=source.sleep,
+        )
+    )
+    assert got[0] == b"a"
+    assert len(got) > 3 and all(len(chunk) <= 12 for chunk in got)  # not all 51 at once
+    assert b"".join(got) == b"ab" + b"x" * 50
 
 
 def test_reads_that_keep_up_are_spaced_but_the_first_is_not() -> None:
