@@ -369,14 +369,13 @@ def samples(text: str) -> list[str]:
     console = Console(file=io.StringIO(), width=COLS, color_system=None)
     console.print(Markdown(text))
     lines = [line.strip() for line in console.file.getvalue().splitlines()]
-    middle = lines[len(lines) // 2 :]
-    prose = next(
+    prose = [
         line
-        for line in middle
-        if len(line) > 60 and lines.count(line) == 1 and line[0].isalpha() and "│" not in line
-    )
+        for line in lines
+        if len(line) > 40 and lines.count(line) == 1 and line[0].isalpha() and "│" not in line
+    ]
     code = [line for line in lines if line.startswith("def handler_") and lines.count(line) == 1]
-    return [prose, code[len(code) // 2]]
+    return [prose[len(prose) // 2], *code[len(code) // 2 :][:1]]
 
 
 # --- one case ---------------------------------------------------------------------------
@@ -586,6 +585,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter cases")
     parser.add_argument("--repeat", type=int, default=0, help="runs per case (median)")
     parser.add_argument("--client-root", type=Path, help="run chatrepl from this checkout")
+    parser.add_argument("--skip", type=int, default=0, help="skip the first N cases")
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -598,7 +598,7 @@ def main() -> int:
     )
     print(header)
     with tempfile.TemporaryDirectory() as home:
-        for size, rate, models in cases(args.quick):
+        for size, rate, models in cases(args.quick)[args.skip :]:
             repeat = args.repeat or (3 if not rate or size / TOKEN / rate < 10 else 1)
             text = realistic_markdown(size)
             results, curls, onces = [], [], []

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 GATHER_LIMIT = 1 << 18  # bytes: one gathered read is at most about this big
+FIRST_BYTES = 1024  # read as they come: the role chunk would hold the first token back
 
 
 def waiting_bytes(raw: Any) -> Callable[[], bool] | None:
@@ -80,8 +81,9 @@ def gathered_reads(
 ) -> Iterator[bytes]:
     """The body's bytes as they arrive, each read joined with what was already waiting."""
     last = None
+    taken = 0  # bytes so far: the first kilobyte (the role, the first tokens) comes as is
     while True:
-        if ready is not None and last is not None:
+        if ready is not None and last is not None and taken >= FIRST_BYTES:
             wait = last + spacing - clock()
             if wait > 0:
                 sleep(wait)
@@ -89,7 +91,7 @@ def gathered_reads(
         if not data:
             return
         started = clock()
-        if ready is not None and last is not None:  # the first bytes go at once
+        if ready is not None and last is not None and taken >= FIRST_BYTES:
             # Gather for `spacing` at most: a server faster than this loop would
             # otherwise keep it gathering, and the screen waiting, to the end.
             parts, total = [data], len(data)
@@ -103,4 +105,5 @@ def gathered_reads(
             if len(parts) > 1:
                 data = b"".join(parts)
         last = started
+        taken += len(data)
         yield data

@@ -9,6 +9,7 @@ import pytest
 from fakeserver import FakeServer, Reply
 
 from chatrepl.adapters.http import HttpBackend
+from chatrepl.adapters import reads as reads_module
 from chatrepl.adapters.reads import _next_chunk_started, gathered_reads, waiting_bytes
 from chatrepl.core.messages import TextDelta
 from chatrepl.core.settings import Settings
@@ -33,6 +34,18 @@ class Source:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def _no_first_kilobyte(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reads_module, "FIRST_BYTES", 0)  # these streams are tiny
+
+
+def test_the_first_kilobyte_is_read_as_it_comes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reads_module, "FIRST_BYTES", 2)  # a kilobyte, scaled down
+    source = Source([[b"a"], [b"b", b"c"], [b"d"], [b"e"]])
+    assert reads(source) == [b"a", b"b", b"c", b"d", b"e"]  # nothing gathered early on
+    assert len(source.sleeps) == 4  # none before "b": only once 2 bytes have come
 
 
 def reads(source: Source, *, ready: bool = True) -> list[bytes]:
