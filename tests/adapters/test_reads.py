@@ -8,8 +8,8 @@ from collections import deque
 import pytest
 from fakeserver import FakeServer, Reply
 
-from chatrepl.adapters.http import HttpBackend
 from chatrepl.adapters import reads as reads_module
+from chatrepl.adapters.http import HttpBackend
 from chatrepl.adapters.reads import _next_chunk_started, gathered_reads, waiting_bytes
 from chatrepl.core.messages import TextDelta
 from chatrepl.core.settings import Settings
