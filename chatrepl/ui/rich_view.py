@@ -33,6 +33,7 @@ from chatrepl.ui.stream_render import REASONING_STYLE, Line, StreamRenderer
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
+    from rich.text import Text
 
     from chatrepl.core.reply import CompareResult
 
@@ -327,13 +328,20 @@ class RichView:
         """A one-line failure, in red."""
         from rich.text import Text
 
-        self.console.print(Text(f"error: {one_line(text)}", style="red"))
+        self._print_line(Text(f"error: {one_line(text)}", style="red"))
 
     def notice(self, text: str) -> None:
         """A dim line about what is happening (a retry wait), above any live reply."""
         from rich.text import Text
 
-        self.console.print(Text(one_line(text), style=STATS_STYLE))
+        self._print_line(Text(one_line(text), style=STATS_STYLE))
+
+    def _print_line(self, text: Text) -> None:
+        """A styled line, wrapped without the space rich leaves where it breaks a line."""
+        from chatrepl.ui.stream_render import trim_row
+
+        rows = self.console.render_lines(text, pad=False)
+        self.console.print(_Rows([trim_row(row, width=None) for row in rows]), crop=False)
 
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
         """A small table (help, settings, models, sessions)."""
@@ -396,7 +404,7 @@ class RichView:
         if stats is not None:
             from rich.text import Text
 
-            self.console.print(Text(format_stats(stats), style=STATS_STYLE))
+            self._print_line(Text(format_stats(stats), style=STATS_STYLE))
 
     def _end_stream(self) -> None:
         stream, self._stream = self._stream, None
