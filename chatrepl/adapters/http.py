@@ -34,6 +34,7 @@ import requests
 import urllib3.exceptions
 
 from chatrepl import __version__
+from chatrepl.adapters.reads import gathered_reads, waiting_bytes
 from chatrepl.core.dialect import Detected, announced, dialect, refused_parameter, refused_setting
 from chatrepl.core.errors import ApiError, ConfigError, TransportError
 from chatrepl.core.messages import Notice, RateLimitReport, RateLimits, StreamEvent
@@ -46,6 +47,7 @@ from chatrepl.protocol.think import split_think_tags
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 READ_SIZE = 65536
+READ_SPACING = 0.01  # seconds between two reads of a stream that keeps up (see reads)
 DRAIN_LIMIT = 1 << 20  # past this much unread tail, dropping the connection is cheaper
 MAX_RETRY_AFTER = 60.0
 
@@ -350,10 +352,15 @@ class HttpBackend:
 
     def _chunks(self, response: requests.Response) -> Iterator[bytes]:
         """Body bytes as they arrive (chunked or not, decompressed if need be)."""
-        read1 = response.raw.read1
+        raw = response.raw
+        reads = gathered_reads(
+            lambda size: raw.read1(size, decode_content=True),
+            waiting_bytes(raw),
+            size=READ_SIZE,
+            spacing=READ_SPACING,
+        )
         try:
-            while data := read1(READ_SIZE, decode_content=True):
-                yield data
+            yield from reads
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             raise TransportError(self._describe(exc, midway=True)) from exc
 

@@ -130,7 +130,7 @@ def run_repl(session: Session) -> int:
     remembering = not settings.model or session.resolved.sources["model"].startswith("remembered")
     if not settings.model:
         _pick_model(session, lazy.get(), terminal_in, terminal_out)
-    _start_warm_up(lazy, session)
+    _start_warm_up(lazy, session, view)
     prefill = ""  # /edit, /editor, or a message that could not be sent
     while True:
         line = reader.read(default=prefill)
@@ -199,18 +199,20 @@ def _pick_model(session: Session, engine: Engine, terminal_in: Input, terminal_o
     view.info(f"model: {choice} (remembered for {where}; /model switches)")
 
 
-def _start_warm_up(lazy: LazyEngine, session: Session) -> None:
-    """Build the engine, import what the first reply needs and fetch the model names
-    (for Tab completion, and the dialect the listing reveals) while the user types."""
+def _start_warm_up(lazy: LazyEngine, session: Session, view: LazyView) -> None:
+    """Build the engine and the view, import and exercise what the first reply needs (its
+    first text is then drawn as soon as it arrives), and fetch the model names (for Tab
+    completion, and the dialect the listing reveals) while the user types."""
 
     def warm() -> None:
         try:
             engine = lazy.get()
-            import rich.markdown
-            import rich.syntax  # noqa: F401
+            real = view.get()
+            import chatrepl.adapters.http  # noqa: F401
+            from chatrepl.ui.rich_view import RichView, warm_up
 
-            import chatrepl.adapters.http
-            import chatrepl.ui.rich_view  # noqa: F401
+            if isinstance(real, RichView):
+                warm_up()
 
             if not engine.known_models:
                 engine.list_models()

@@ -8,10 +8,10 @@ error object anywhere in the stream becomes an `ApiError`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
-from chatrepl.core.errors import ApiError, TransportError
+from chatrepl.core.errors import ApiError, ChatReplError, TransportError
 from chatrepl.core.messages import (
     Finish,
     ReasoningDelta,
@@ -139,14 +139,42 @@ def decode_events(events: Iterable[SseEvent]) -> Iterator[StreamEvent | None]:
 
 
 def parse_stream(chunks: Iterable[bytes]) -> Iterator[StreamEvent]:
-    """Bytes of an event stream to chat stream events, ending at `[DONE]` or EOF."""
+    """Bytes of an event stream to chat stream events, ending at `[DONE]` or EOF.
+
+    Each item of `chunks` is one network read: the deltas of one kind that follow each
+    other in it come out as one delta, so everything downstream (think-splitting, the
+    engine loop, the collector, the view and its lock) runs once per read, not once per
+    token: a fast stream delivers dozens of tokens per read.
+    """
     decoder = EventStreamDecoder()
     for chunk in chunks:
-        for event in decode_events(decoder.feed(chunk)):
-            if event is None:
-                return
-            yield event
-    for event in decode_events(decoder.close()):
-        if event is None:
+        if (yield from _batched(decode_events(decoder.feed(chunk)))):
             return
-        yield event
+    yield from _batched(decode_events(decoder.close()))
+
+
+def _batched(events: Iterable[StreamEvent | None]) -> Generator[StreamEvent, None, bool]:
+    """Join neighbouring deltas of one kind; True when `[DONE]` came."""
+    kind: type[TextDelta] | type[ReasoningDelta] | None = None
+    texts: list[str] = []
+    try:
+        for event in events:
+            if event is not None and type(event) is kind:
+                texts.append(event.text)
+                continue
+            if kind is not None:
+                yield kind("".join(texts))
+                kind, texts = None, []
+            if event is None:
+                return True
+            if isinstance(event, TextDelta | ReasoningDelta):
+                kind, texts = type(event), [event.text]
+            else:
+                yield event
+    except ChatReplError:
+        if kind is not None:
+            yield kind("".join(texts))  # what arrived before the error is kept
+        raise
+    if kind is not None:
+        yield kind("".join(texts))
+    return False

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -48,23 +49,62 @@ class Cut:
     live_kind: str | None  # token type of the first unfinished block, if it has a whole line
 
 
-def find_cut(text: str) -> Cut:
-    """Split `text` after its last finished top-level block."""
+@dataclass(frozen=True, slots=True)
+class Blocks:
+    """The finished top-level blocks at the start of a text, one by one."""
+
+    ends: list[tuple[int, str]]  # (end offset, token type) of each finished block, in order
+    live_kind: str | None  # token type of the first unfinished block, if it has a whole line
+
+    @property
+    def end(self) -> int:
+        """Where the finished blocks end (0 when none is)."""
+        return self.ends[-1][0] if self.ends else 0
+
+
+def find_blocks(text: str) -> Blocks:
+    """The finished top-level blocks of `text`; a block runs to where the next one starts."""
     complete = text[: text.rfind("\n") + 1]
     if not complete:
-        return Cut(0, None, None)
+        return Blocks([], None)
     starts = [
         token
         for token in _block_parser().parse(complete)
         if token.level == 0 and token.nesting >= 0 and token.map
     ]
     if not starts:
-        return Cut(0, None, None)
-    live = starts[-1]
-    if len(starts) == 1:
-        return Cut(0, None, live.type)
-    assert live.map is not None
-    return Cut(line_offset(complete, live.map[0]), starts[-2].type, live.type)
+        return Blocks([], None)
+    ends: list[tuple[int, str]] = []
+    pos, line = 0, 0
+    for block, following in pairwise(starts):
+        assert following.map is not None
+        pos = _advance(complete, pos, following.map[0] - line)
+        line = following.map[0]
+        ends.append((pos, block.type))
+    return Blocks(ends, starts[-1].type)
+
+
+def find_cut(text: str) -> Cut:
+    """Split `text` after its last finished top-level block."""
+    blocks = find_blocks(text)
+    if not blocks.ends:
+        return Cut(0, None, blocks.live_kind)
+    return Cut(blocks.end, blocks.ends[-1][1], blocks.live_kind)
+
+
+def code_block(source: str) -> tuple[str, str]:
+    """The code and lexer name of the code block `source` is, as rich.markdown takes them."""
+    for token in _block_parser().parse(source):
+        if token.type in CODE_KINDS:
+            lexer = (token.info or "").partition(" ")[0]
+            return token.content.rstrip(), lexer or "text"
+    raise ValueError("not a code block")
+
+
+def _advance(text: str, pos: int, lines: int) -> int:
+    for _ in range(lines):
+        pos = text.index("\n", pos) + 1
+    return pos
 
 
 def line_offset(text: str, line: int) -> int:

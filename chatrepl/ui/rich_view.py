@@ -1,199 +1,127 @@
 """The rich adapter for the View port: `RichView`, streaming markdown incrementally.
 
-Streaming design: the reply is split (see mdstream) into finished top-level markdown
-blocks, printed once into scrollback, and an unfinished tail, drawn in a small rich
-`Live` region that is never taller than the screen. A ticker thread does all parsing and
-drawing at most `refresh_per_second` times a second, so `show()` only appends text
-under a lock; it also keeps the tail fresh while the reader blocks in a socket read.
-
-When `a` ends at a top-level block boundary, `Markdown(a + b)` draws `a` as
-`Markdown(a)` does, then `b` as it would after a block that ends like `a` does (see
-`_InReply`), so the final scrollback equals printing the whole reply once. An open code
-block is previewed from cached highlighted rows (`_CodeTail`), so a long one costs the
-same per refresh as a short one.
+Streaming design: `StreamRenderer` (stream_render) turns the reply into rows: finished
+top-level blocks, printed once into scrollback, and the unfinished tail, drawn in a
+small rich `Live` region that is never taller than the screen. `_ReplyStream` drives it
+from a ticker thread: `show()` only appends text under a lock and wakes the ticker, so
+the first text is drawn as soon as it arrives; after that the ticker draws at most
+`refresh_per_second` times a second, and while finished text waits (a fast stream
+outruns rendering) it prints it progressively, `PRINT_BUDGET` seconds of rendering per
+refresh, so the screen never stands still for long. It also keeps the tail fresh while
+the reader blocks in a socket read, and follows the terminal's real size when it
+changes (even when COLUMNS is exported: lines wider than the screen would wrap and
+leave copies of the live region behind).
 
 Nothing from rich is imported at module level: the CLI imports this module before the
-first prompt, and rich.markdown (markdown_it, pygments) costs tens of milliseconds.
+first prompt, and rich.markdown (markdown_it, pygments) costs tens of milliseconds;
+`warm_up()` loads it while the user types.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
+from chatrepl.ui.code_render import CODE_THEME
 from chatrepl.ui.stats import STATS_STYLE, format_stats, one_line
+from chatrepl.ui.stream_render import REASONING_STYLE, Line, StreamRenderer
 
 if TYPE_CHECKING:
-    from pygments.lexer import Lexer
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
-    from rich.segment import Segment
+    from rich.text import Text
 
     from chatrepl.core.reply import CompareResult
-    from chatrepl.ui.mdstream import OpenFence
 
-CODE_THEME = "monokai"  # rich.markdown's default; the live preview must match it
-REASONING_STYLE = "dim italic"
+__all__ = ["CODE_THEME", "REASONING_STYLE", "RichView", "recording_view", "save_svg", "warm_up"]
+
 HIGHLIGHT_STYLE = "bold reverse"  # a search hit's matching words
+PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh while they wait
+FEED_LIMIT = 16_384  # characters of new text parsed at most per refresh
 
 
-# rich.markdown puts a blank line before a top-level block when the element that closed
-# last asks for one, so a block rendered on its own can differ from the same block inside
-# the whole reply. Rendering it after this one-line paragraph, and dropping that line,
-# puts it in the same state as after any block but a rule.
-_PRIMER = "x\n\n"
-_PRIMER_LINES = 1
+def warm_up() -> None:
+    """Import and exercise what the first reply needs (rich.markdown, pygments, the
+    block parser), so its first text is drawn at once."""
+    import io
+
+    from rich.console import Console
+
+    from chatrepl.ui.mdstream import find_blocks
+
+    find_blocks("x\n\ny\n")
+    console = Console(file=io.StringIO(), width=40, force_terminal=True)
+    renderer = StreamRenderer(console, width=40, height=10)
+    renderer.feed("# x\n\n*y* `z`\n\n```python\nx = 1\n```\n\n- a\n")
+    renderer.live_rows()
+    renderer.finish()
+    renderer.print_rows(1.0)
 
 
-class _InReply:
-    """Markdown blocks drawn exactly as they appear inside the whole reply.
+class _Rows:
+    """Rows already rendered (and trimmed), handed to rich to write as they are."""
 
-    `after_gap`: the block before them asks for a blank line (every kind but a rule).
-    `max_lines`: draw only the last lines, so a live tail never outgrows the screen.
-    """
-
-    def __init__(self, source: str, *, after_gap: bool, max_lines: int | None = None) -> None:
-        self.source = source
-        self.after_gap = after_gap
-        self.max_lines = max_lines
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.markdown import Markdown
-
-        source = _PRIMER + self.source if self.after_gap else self.source
-        markdown = Markdown(source, code_theme=CODE_THEME)
-        lines = console.render_lines(markdown, options.update(height=None), pad=False)
-        yield from _rows(lines[_PRIMER_LINES if self.after_gap else 0 :], self.max_lines)
-
-
-class _LastLines:
-    """Any renderable cut to its last `max_lines` lines (the reasoning preview)."""
-
-    def __init__(self, renderable: RenderableType, *, max_lines: int) -> None:
-        self.renderable = renderable
-        self.max_lines = max_lines
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = console.render_lines(self.renderable, options.update(height=None), pad=False)
-        yield from _rows(lines, self.max_lines)
-
-
-def _rows(lines: list[list[Segment]], max_lines: int | None) -> RenderResult:
-    from rich.segment import Segment
-
-    for line in lines[-max_lines:] if max_lines else lines:
-        yield from line
-        yield Segment.line()
-
-
-class _CodeRows:
-    """Rendered rows of an open code block, kept between refreshes.
-
-    Highlighting the last screenful of a long block on every refresh would cost ~10 ms;
-    lines only ever get appended, so each refresh renders just the new ones.
-    """
-
-    def __init__(self) -> None:
-        self.key: tuple[str, int] | None = None  # (lexer, width) the rows were made for
-        self.lexer: Lexer | str = "text"  # looked up once: pygments' lookup costs ~1 ms
-        self.done = 0  # how many code lines are in `rows`
-        self.rows: list[list[Segment]] = []
-        self.pad: list[Segment] = []  # the blank row rich puts above and below code
-
-    def reset(self) -> None:
-        """Forget the rows: the block they belong to was printed."""
-        self.key, self.done, self.rows = None, 0, []
-
-    def update(self, console: Console, width: int, fence: OpenFence, keep: int) -> None:
-        """Render the lines added since the last call; keep the last `keep` rows."""
-        if self.key != (fence.lexer, width):
-            from rich.syntax import Syntax
-
-            self.reset()
-            self.key = (fence.lexer, width)
-            self.lexer = Syntax("", fence.lexer).lexer or fence.lexer
-            self.pad = self.render(console, "", width)[0]
-        if len(fence.lines) > self.done:
-            new = fence.lines[max(self.done, len(fence.lines) - keep) :]
-            self.rows += self.render(console, "\n".join(new), width)
-            self.rows = self.rows[-keep:]
-            self.done = len(fence.lines)
-
-    def render(self, console: Console, code: str, width: int) -> list[list[Segment]]:
-        """Rows of highlighted code, as rich.markdown's CodeBlock draws them."""
-        from rich.syntax import Syntax
-
-        # CodeBlock uses padding=1: one column each side and one row above and below;
-        # the rows above and below are added by the caller.
-        syntax = Syntax(code, self.lexer, theme=CODE_THEME, word_wrap=True, padding=(0, 1))
-        return console.render_lines(syntax, console.options.update(width=width), pad=False)
-
-
-class _CodeTail:
-    """An open fenced code block drawn live from cached rows plus the line in progress."""
-
-    def __init__(
-        self, fence: OpenFence, rows: _CodeRows, *, after_gap: bool, max_lines: int
-    ) -> None:
-        self.fence = fence
+    def __init__(self, rows: list[Line]) -> None:
         self.rows = rows
-        self.after_gap = after_gap  # a code block is drawn at once: the blank line is ours
-        self.max_lines = max_lines
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
-        self.rows.update(console, width, self.fence, self.max_lines)
-        lines: list[list[Segment]] = [[]] if self.after_gap else []
-        lines += [self.rows.pad, *self.rows.rows]
-        if self.fence.partial.strip():
-            lines += self.rows.render(console, self.fence.partial, width)
-        lines.append(self.rows.pad)
-        yield from _rows(lines, self.max_lines)
+        from rich.segment import Segment
+
+        line = Segment.line()
+        for row in self.rows:
+            yield from row
+            yield line
 
 
-class _Slot:
-    """What the Live region shows. Live keeps one renderable between its own refreshes
-    and draws it again after every print, so the tail is swapped in here."""
-
-    def __init__(self) -> None:
-        self.current: RenderableType = ""
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.current
+def _terminal_fd(console: Console) -> int | None:
+    """The file descriptor of the console's terminal, if it writes to one."""
+    if not console.is_terminal:
+        return None
+    try:
+        fd = console.file.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if os.isatty(fd) else None
 
 
 class _ReplyStream:
     """One reply being streamed: finished blocks go to scrollback, the tail stays live."""
 
-    def __init__(self, console: Console, *, refresh_per_second: float) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        refresh_per_second: float,
+        budget: float = PRINT_BUDGET,
+    ) -> None:
         from rich.live import Live
 
         self.console = console
         self._interval = 1.0 / refresh_per_second
-        self._lock = threading.Lock()
-        self._pending: list[str] = []  # answer text not yet looked at by the ticker
-        self._reasoning_pending: list[str] = []
-        self._tail = ""  # answer text not yet printed into scrollback
-        self._reasoning = ""  # reasoning text not yet printed (a partial line)
+        self._budget = budget
+        self._lock = threading.Lock()  # guards the pending text only
+        self._draw_lock = threading.Lock()  # one refresh at a time
+        self._text: list[str] = []  # answer text not yet handed to the renderer
+        self._thinking: list[str] = []
         self._answer_started = False
-        self._reasoning_open = False  # reasoning was shown and the answer has not begun
-        self._gap = False  # the last printed block asks for a blank line after it
-        self._live_kind: str | None = None
-        self._code_rows = _CodeRows()
-        self._fence: OpenFence | None = None  # the tail is this code block, still open
-        self._dirty = True
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._abort = False
         self._failed = False
-        self._unprinted = ""  # taken from the buffers for a print that has not finished
-        from chatrepl.ui.mdstream import NewlineNormalizer
-
-        self._normalizer = NewlineNormalizer()
+        self._fd = _terminal_fd(console)
+        self._size = self._real_size()
+        width, height = console.size  # COLUMNS/LINES win until the terminal is resized
+        # A recording console keeps every byte: its picture needs the padding spaces.
+        to_edge = console.is_terminal and not console.record
+        self.renderer = StreamRenderer(console, width=width, height=height, to_edge=to_edge)
         # A recording console keeps every byte it writes: live redraws would all end up
         # in the picture, so it only ever gets the finished blocks.
         self._live: Live | None = None
-        self._slot = _Slot()
+        self._slot = _Rows([])
         if console.is_terminal and not console.is_dumb_terminal and not console.record:
             self._live = Live(
                 self._slot,
@@ -204,7 +132,6 @@ class _ReplyStream:
                 redirect_stderr=False,
             )
             self._live.start()
-        self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._run, name="chatrepl-render", daemon=True)
         self._ticker.start()
 
@@ -216,11 +143,11 @@ class _ReplyStream:
             if isinstance(event, ReasoningDelta):
                 if self._answer_started:
                     return  # reasoning after the answer began would split the markdown
-                self._reasoning_pending.append(event.text)
+                self._thinking.append(event.text)
             else:
                 self._answer_started = True
-                self._pending.append(event.text)
-            self._dirty = True
+                self._text.append(event.text)
+        self._wake.set()
 
     def draw(self) -> None:
         """Draw what has arrived now instead of at the next tick."""
@@ -229,147 +156,152 @@ class _ReplyStream:
     def close(self) -> None:
         """Print everything still pending and give the terminal back."""
         self._stop.set()
+        self._wake.set()
         try:
-            if self._ticker is not threading.current_thread():
+            try:
+                if self._ticker is not threading.current_thread():
+                    self._ticker.join()
+            except KeyboardInterrupt:
+                # The reply is complete; only its drawing is cut short: print the rest
+                # as plain text at once rather than lose it.
+                self._abort = True
                 self._ticker.join()
+                self._failed = True
+            with self._draw_lock:
+                if self._failed:
+                    self._print_unrendered()
+                else:
+                    try:
+                        self._finish()
+                    except Exception:
+                        self._failed = True  # the text matters more than its looks
+                        self._print_unrendered()
         finally:
-            with self._lock:
-                try:
-                    self._flush()
-                except Exception:
-                    self._failed = True  # the text matters more than its looks
-                    self._flush()
-                finally:
-                    if self._live is not None:
-                        self._live.stop()
+            if self._live is not None:
+                self._live.stop()
 
     # --- the ticker ------------------------------------------------------------
 
     def _run(self) -> None:
-        wait = 0.0  # draw the placeholder at once
-        while not self._stop.wait(wait):
-            started = time.perf_counter()
-            try:
+        last = -1.0
+        try:
+            self._tick()  # the placeholder, at once
+            while not self._abort:
+                if self.renderer.backlog or self._text:
+                    time.sleep(0.001)  # let the reader take the GIL between refreshes
+                else:
+                    if self._stop.is_set():
+                        break
+                    self._wake.wait()
+                    # At most refresh_per_second refreshes; the first text at once.
+                    pause = last + self._interval - time.perf_counter()
+                    if pause > 0 and not self._stop.is_set():
+                        self._stop.wait(pause)
+                    self._wake.clear()
+                last = time.perf_counter()
                 self._tick()
-            except Exception:
-                # Never kill the reply over a rendering bug: close() prints it unrendered.
-                self._failed = True
-                return
-            # Back off when a refresh gets costly (a huge list or table being written),
-            # so redrawing never takes more than about a third of the time.
-            wait = max(self._interval, 2.0 * (time.perf_counter() - started))
+            # Closing: print what waits, still a budget at a time, so the screen moves.
+            while not self._abort and self._finish_step():
+                time.sleep(0.001)
+        except Exception:
+            # Never kill the reply over a rendering bug: close() prints it unrendered.
+            self._failed = True
 
     def _tick(self) -> None:
-        from rich.console import Group
+        with self._draw_lock:
+            if self._failed:
+                return
+            text, thinking = self._take_pending(FEED_LIMIT)
+            resized = self._follow_resize()
+            renderer = self.renderer
+            if text or thinking:
+                renderer.feed(text, thinking)
+            elif self._drawn and not resized and not renderer.backlog:
+                return  # nothing new to show
+            self._draw(renderer.print_rows(self._budget))
+
+    _drawn = False  # the live region was drawn at least once
+
+    def _draw(self, printed: list[Line]) -> None:
+        """Print rows into scrollback and redraw the live region below them."""
+        if self._live is not None:
+            # The new tail goes in first, so the print below redraws the live region
+            # only once, already without the blocks it moves into scrollback.
+            self._slot.rows = self.renderer.live_rows()
+        if printed:
+            self.console.print(_Rows(printed), crop=False)
+        elif self._live is not None:
+            self._live.refresh()
+        self._drawn = True
+
+    def _finish_step(self) -> bool:
+        """One refresh of the closing drain; False once everything is printed."""
+        with self._draw_lock:
+            if self._failed:
+                return False
+            text, thinking = self._take_pending(FEED_LIMIT)
+            self.renderer.feed(text, thinking)
+            if self._text:
+                return True  # more text to parse first
+            self.renderer.finish()
+            if not self.renderer.backlog:
+                return False
+            self._draw(self.renderer.print_rows(self._budget))
+            return self.renderer.backlog
+
+    def _take_pending(self, limit: int | None = None) -> tuple[str, str]:
+        """The text that arrived since the last refresh; past `limit` characters the rest
+        waits for the next one (parsing a burst of 200 KB at once takes a quarter second)."""
+        with self._lock:
+            text, self._text = "".join(self._text), []
+            thinking, self._thinking = "".join(self._thinking), []
+            if limit is not None and len(text) > limit:
+                cut = text.rfind("\n", 0, limit) + 1 or limit
+                text, self._text = text[:cut], [text[cut:]]
+        return text, thinking
+
+    def _finish(self) -> None:
+        text, thinking = self._take_pending()
+        renderer = self.renderer
+        renderer.feed(text, thinking)
+        renderer.finish()
+        self._slot.rows = []
+        rows: list[Line] = []
+        while renderer.backlog:
+            rows += renderer.print_rows(1.0)
+        if rows:
+            self.console.print(_Rows(rows), crop=False)
+
+    def _print_unrendered(self) -> None:
+        from rich.text import Text
 
         with self._lock:
-            if not self._dirty:
-                return
-            self._dirty = False
-            printed = self._take_reasoning(final=False) + self._take_blocks()
-            if self._live is not None:
-                # The new tail goes in first, so the print below redraws the live region
-                # only once, already without the blocks it moves into scrollback.
-                self._slot.current = self._tail_view()
-            if printed:
-                self.console.print(Group(*printed))
-            elif self._live is not None:
-                self._live.refresh()
-            self._unprinted = ""
+            rest = "".join(self._thinking) + "".join(self._text)
+            self._text, self._thinking = [], []
+        rest = self.renderer.unprinted() + rest
+        self.renderer.drop_unprinted()
+        self._slot.rows = []
+        if rest:
+            self.console.print(Text(rest))
 
-    def _flush(self) -> None:
-        from rich.console import Group
-        from rich.text import Text
+    def _real_size(self) -> tuple[int, int] | None:
+        if self._fd is None:
+            return None
+        try:
+            size = os.get_terminal_size(self._fd)
+        except OSError:
+            return None
+        return size.columns, size.lines
 
-        self._dirty = False
-        self._slot.current = ""
-        if self._failed:
-            rest = self._unprinted + self._reasoning + "".join(self._reasoning_pending)
-            rest += self._tail + "".join(self._pending)
-            self._unprinted, self._reasoning, self._tail = "", "", ""
-            self._reasoning_pending.clear()
-            self._pending.clear()
-            if rest:
-                self.console.print(Text(rest))
-            return
-        printed = self._take_reasoning(final=True)
-        self._tail += self._normalizer.feed("".join(self._pending)) + self._normalizer.flush()
-        self._pending.clear()
-        if self._tail:
-            printed.append(_InReply(self._tail, after_gap=self._gap))
-            self._unprinted += self._tail
-            self._tail = ""
-        if printed:
-            self.console.print(Group(*printed))
-        self._unprinted = ""
-
-    # --- helpers (the lock is held) -------------------------------------------
-
-    def _take_reasoning(self, *, final: bool) -> list[RenderableType]:
-        from rich.text import Text
-
-        if self._reasoning_pending:
-            self._reasoning += "".join(self._reasoning_pending)
-            self._reasoning_pending.clear()
-            self._reasoning_open = True
-        if not self._reasoning_open:
-            return []
-        if self._answer_started or final:
-            # The reasoning is over: print its last partial line, then leave a gap.
-            rest, self._reasoning = self._reasoning.rstrip("\n"), ""
-            self._reasoning_open = False
-            self._gap = True
-            self._unprinted += rest + "\n\n"
-            return [Text(rest, REASONING_STYLE)] if rest else []
-        end = self._reasoning.rfind("\n") + 1
-        if not end:
-            return []
-        lines, self._reasoning = self._reasoning[: end - 1], self._reasoning[end:]
-        self._unprinted += lines + "\n"
-        return [Text(lines, REASONING_STYLE)]
-
-    def _take_blocks(self) -> list[RenderableType]:
-        from rich.markdown import Markdown, UnknownElement
-
-        from chatrepl.ui.mdstream import find_cut, open_fence
-
-        if self._pending:
-            self._tail += self._normalizer.feed("".join(self._pending))
-            self._pending.clear()
-        # An open fence runs to the end of the text: nothing in it can be finished, and
-        # this check is far cheaper than parsing a long code block on every refresh.
-        self._fence = open_fence(self._tail)
-        if self._fence is not None:
-            self._live_kind = "fence"
-            return []
-        cut = find_cut(self._tail)
-        self._live_kind = cut.live_kind
-        if not cut.end:
-            return []
-        self._code_rows.reset()
-        finished, self._tail = self._tail[: cut.end], self._tail[cut.end :]
-        self._unprinted += finished
-        if cut.live_kind == "fence":
-            self._fence = open_fence(self._tail)
-        printed: list[RenderableType] = [_InReply(finished, after_gap=self._gap)]
-        element = Markdown.elements.get(cut.last_kind or "", UnknownElement)
-        self._gap = element.new_line
-        return printed
-
-    def _tail_view(self) -> RenderableType:
-        from rich.text import Text
-
-        from chatrepl.ui.mdstream import preview_source
-
-        room = max(1, self.console.size.height - 2)
-        if self._reasoning_open:
-            return _LastLines(Text(self._reasoning, REASONING_STYLE), max_lines=room)
-        if not self._tail:
-            return Text("…", style="dim") if not self._answer_started else Text("")
-        if self._fence is not None:
-            return _CodeTail(self._fence, self._code_rows, after_gap=self._gap, max_lines=room)
-        source = preview_source(self._tail, self._live_kind, room)
-        return _InReply(source, after_gap=self._gap, max_lines=room)
+    def _follow_resize(self) -> bool:
+        """Draw at the terminal's new size after a resize (True when it changed)."""
+        size = self._real_size()
+        if size is None or size == self._size:
+            return False
+        self._size = size
+        self.console.size = size  # overrides COLUMNS/LINES, which no longer hold
+        self.renderer.resize(*size)
+        return True
 
 
 class RichView:
@@ -396,13 +328,20 @@ class RichView:
         """A one-line failure, in red."""
         from rich.text import Text
 
-        self.console.print(Text(f"error: {one_line(text)}", style="red"))
+        self._print_line(Text(f"error: {one_line(text)}", style="red"))
 
     def notice(self, text: str) -> None:
         """A dim line about what is happening (a retry wait), above any live reply."""
         from rich.text import Text
 
-        self.console.print(Text(one_line(text), style=STATS_STYLE))
+        self._print_line(Text(one_line(text), style=STATS_STYLE))
+
+    def _print_line(self, text: Text) -> None:
+        """A styled line, wrapped without the space rich leaves where it breaks a line."""
+        from chatrepl.ui.stream_render import trim_row
+
+        rows = self.console.render_lines(text, pad=False)
+        self.console.print(_Rows([trim_row(row, width=None) for row in rows]), crop=False)
 
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
         """A small table (help, settings, models, sessions)."""
@@ -465,7 +404,7 @@ class RichView:
         if stats is not None:
             from rich.text import Text
 
-            self.console.print(Text(format_stats(stats), style=STATS_STYLE))
+            self._print_line(Text(format_stats(stats), style=STATS_STYLE))
 
     def _end_stream(self) -> None:
         stream, self._stream = self._stream, None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from chatrepl.core.ports import View
@@ -32,13 +32,17 @@ def make_view(
 class LazyView:
     """A View that builds the real one on first output, so rich loads after the prompt.
 
-    Each call is forwarded by a plain method (no per-call attribute lookup magic).
+    Each call is forwarded by a plain method (no per-call attribute lookup magic), and
+    `show`, called once per network read of a reply, becomes the real view's own bound
+    method once that is built: a caller that binds `view.show` after `begin_reply()`
+    (the engine does, once per turn) calls the real view directly.
     """
 
     def __init__(self, build: Any) -> None:
         self._build = build
         self._view: View | None = None
         self._lock = threading.Lock()
+        self.show: Callable[[Any], None] = self._show_first
 
     def get(self) -> View:
         """The real view, built on first use."""
@@ -47,9 +51,13 @@ class LazyView:
             with self._lock:
                 if self._view is None:
                     self._view = self._build()
+                    self.show = self._view.show
                 view = self._view
         assert view is not None
         return view
+
+    def _show_first(self, event: Any) -> None:
+        self.get().show(event)
 
     def info(self, text: str) -> None:
         """See View.info."""
@@ -70,10 +78,6 @@ class LazyView:
     def begin_reply(self) -> None:
         """See View.begin_reply."""
         self.get().begin_reply()
-
-    def show(self, event: Any) -> None:
-        """See View.show."""
-        self.get().show(event)
 
     def end_reply(self, stats: Any) -> None:
         """See View.end_reply."""

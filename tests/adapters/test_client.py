@@ -151,7 +151,7 @@ def test_deltas_arrive_in_order_with_finish_and_usage(
 ) -> None:
     events = list(make_backend().stream(chat("héllo wörld")))
     texts = [e.text for e in events if isinstance(e, TextDelta)]
-    assert texts == ["You ", "said", ": hé", "llo ", "wörl", "d"]
+    assert "".join(texts) == "You said: héllo wörld"  # in as many deltas as reads
     assert events[-2:] == [Finish("stop"), UsageReport(Usage(2, 6, 8))]
     sent = fake_server.requests[0]
     assert sent.body == chat("héllo wörld")
@@ -300,7 +300,8 @@ def test_closing_the_generator_aborts_the_request(
     reply = Reply.hanging("Partial answer")
     fake_server.enqueue(reply)
     events = make_backend().stream(chat())
-    assert next(events) == TextDelta("Part")
+    first = next(events)
+    assert isinstance(first, TextDelta) and first.text.startswith("Part")
     started = time.monotonic()
     events.close()  # what the engine does on Ctrl-C
     assert time.monotonic() - started < 0.5

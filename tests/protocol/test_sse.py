@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -30,8 +30,20 @@ def sse(chunks: list[bytes] | bytes) -> list[SseEvent]:
 
 
 def chat(chunks: list[bytes] | bytes) -> list:
-    """Every chat stream event in the chunks."""
-    return list(parse_stream([chunks] if isinstance(chunks, bytes) else chunks))
+    """Every chat stream event in the chunks, neighbouring deltas of one kind joined
+    (where a delta ends depends on how the bytes were read; see the batching tests)."""
+    return joined(parse_stream([chunks] if isinstance(chunks, bytes) else chunks))
+
+
+def joined(events: Iterable[object]) -> list:
+    """Events with neighbouring text (or reasoning) deltas joined into one."""
+    out: list = []
+    for event in events:
+        if isinstance(event, TextDelta | ReasoningDelta) and out and type(out[-1]) is type(event):
+            out[-1] = type(event)(out[-1].text + event.text)
+        else:
+            out.append(event)
+    return out
 
 
 def data(obj: object) -> bytes:
@@ -67,7 +79,7 @@ OPENAI_STREAM = (
     + data(USAGE)
     + DONE
 )
-OPENAI_EVENTS = [TextDelta("Hel"), TextDelta("lo"), Finish("stop"), UsageReport(Usage(9, 12, 21))]
+OPENAI_EVENTS = [TextDelta("Hello"), Finish("stop"), UsageReport(Usage(9, 12, 21))]
 
 
 def splits(blob: bytes, cuts: tuple[int, ...]) -> list[bytes]:
@@ -210,9 +222,7 @@ UNICODE_STREAM = (
     + DONE
 )
 UNICODE_EVENTS = [
-    TextDelta("h\u00e9llo \u4e16\u754c "),
-    TextDelta("\U0001f389\u2028x"),
-    TextDelta("\u00e9"),
+    TextDelta("h\u00e9llo \u4e16\u754c \U0001f389\u2028x\u00e9"),
     ReasoningDelta("\u03bb"),
     Finish("stop"),
     UsageReport(Usage(9, 12, 21)),
@@ -312,7 +322,7 @@ def test_eof_without_done():
 
 def test_eof_mid_event_keeps_the_complete_data_line():
     blob = data(delta("a")) + b"data: " + json.dumps(delta("b")).encode() + b"\n"
-    assert chat(blob) == [TextDelta("a"), TextDelta("b")]
+    assert chat(blob) == [TextDelta("ab")]
 
 
 def test_empty_stream():
@@ -483,7 +493,7 @@ def test_empty_stream():
 )
 def test_chunk_shapes(chunk, events):
     assert chunk_events(chunk) == events
-    assert chat(data(chunk) + DONE) == events
+    assert chat(data(chunk) + DONE) == joined(events)  # one read: its deltas joined
 
 
 def test_role_in_every_delta_stream():
@@ -495,7 +505,48 @@ def test_role_in_every_delta_stream():
         + data(finish())
         + DONE
     )
-    assert chat(blob) == [TextDelta("Hel"), TextDelta("lo"), TextDelta("!"), Finish("stop")]
+    assert chat(blob) == [TextDelta("Hello!"), Finish("stop")]
+
+
+# --- one delta per read --------------------------------------------------------------
+
+
+def test_the_deltas_of_one_read_come_out_as_one_delta_per_kind():
+    think = {"choices": [{"index": 0, "delta": {"reasoning_content": "hmm "}}]}
+    read = data(think) * 2 + b"".join(data(delta(c)) for c in ("Hel", "lo", "!")) + data(finish())
+    assert list(parse_stream([read])) == [
+        ReasoningDelta("hmm hmm "),
+        TextDelta("Hello!"),
+        Finish("stop"),
+    ]
+
+
+def test_deltas_from_separate_reads_stay_separate():
+    reads = [data(delta("Hel")) + data(delta("lo")), data(delta("!")) + DONE]
+    assert list(parse_stream(reads)) == [TextDelta("Hello"), TextDelta("!")]
+
+
+def test_a_delta_split_across_reads_ends_where_its_event_ends():
+    blob = data(delta("ab")) + data(delta("cd"))
+    cut = len(data(delta("ab"))) + 5  # inside the second event
+    assert list(parse_stream([blob[:cut], blob[cut:]])) == [TextDelta("ab"), TextDelta("cd")]
+
+
+def test_text_before_an_error_in_the_same_read_is_kept():
+    blob = data(delta("par")) + data(delta("tial")) + data({"error": {"message": "overloaded"}})
+    got, exc = _collect_until_error(blob)
+    assert got == [TextDelta("partial")]
+    assert str(exc) == "overloaded"
+
+
+def test_think_tags_split_across_batches_still_split():
+    reads = [
+        data(delta("<th")) + data(delta("ink>plan")),
+        data(delta("</thi")),
+        data(delta("nk>ok")),
+    ]
+    events = joined(split_think_tags(parse_stream(reads)))
+    assert events == [ReasoningDelta("plan"), TextDelta("ok")]
 
 
 # --- errors in the stream -----------------------------------------------------------

@@ -145,10 +145,18 @@ def screen(data: str, *, height: int = HEIGHT) -> list[tuple[str, tuple[object, 
     for row in rows:
         chars = [row[x] for x in range(WIDTH)]
         text = "".join(ch.data for ch in chars).rstrip()
-        out.append((text, tuple((ch.fg, ch.bg, ch.bold, ch.italics) for ch in chars)))
+        out.append((text, tuple(_looks(ch) for ch in chars)))
     while out and not out[-1][0]:
         out.pop()
     return out
+
+
+def _looks(ch: pyte.screens.Char) -> tuple[object, ...]:
+    """What a cell shows: a blank shows only its background (and lines drawn through it);
+    its colour and weight are invisible, and the streamed rows drop such padding."""
+    if ch.data == " ":
+        return (ch.bg, ch.reverse, ch.underscore, ch.strikethrough)
+    return (ch.fg, ch.bg, ch.bold, ch.italics, ch.reverse, ch.underscore, ch.strikethrough)
 
 
 def texts(rows: list[tuple[str, tuple[object, ...]]]) -> list[str]:
@@ -272,7 +280,10 @@ def test_any_block_sequence_and_chunking_matches_printing_once(
     view.end_reply(None)
     once = Console(file=io.StringIO(), width=60, color_system=None)
     once.print(Markdown(text))
-    assert streamed.file.getvalue() == once.file.getvalue()
+    # The same rows; trailing spaces aside (the stream leaves rich's padding out, but
+    # keeps a code block's, which is its background on a colour terminal).
+    rows = [row.rstrip(" ") for row in streamed.file.getvalue().split("\n")]
+    assert rows == [row.rstrip(" ") for row in once.file.getvalue().split("\n")]
 
 
 # --- tall blocks, pauses, the live region ---------------------------------------------
@@ -352,7 +363,7 @@ def test_reasoning_is_shown_dimmed_before_the_answer() -> None:
     view.end_reply(None)
     rows = screen(console.file.getvalue())
     assert texts(rows)[:2] == ["Let me think.", "The user wants a list."]
-    assert all(ch[3] for ch in rows[0][1][:6])  # italic
+    assert all(ch[3] for ch in rows[0][1][:3])  # italic ("Let")
     answer = printed_once("- one\n- two\n")
     assert rows[-len(answer) :] == answer
     assert texts(rows).count("The user wants a list.") == 1

@@ -1,0 +1,196 @@
+"""Code blocks drawn a piece at a time, exactly as rich.markdown draws them whole.
+
+rich.markdown's `CodeBlock` is `Syntax(code, lexer, theme, word_wrap=True, padding=1)`:
+one highlighted `Text` split into lines, each line wrapped on its own, a blank row above
+and below. Only the highlighting depends on earlier lines, and pygments hands its tokens
+over one at a time, so a long block can be highlighted and drawn a few lines per refresh
+(`FencePrinter`) with the same rows as drawing it at once: a 20 KB block costs ~0.2 s,
+too long to leave the screen still.
+
+An open block is previewed from cached rows (`CodeRows`): lines only ever get appended,
+so each refresh renders just the new ones, and a long block costs the same per refresh
+as a short one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pygments.lexer import Lexer
+    from pygments.token import _TokenType
+    from rich.console import Console, ConsoleOptions, JustifyMethod
+    from rich.segment import Segment
+    from rich.style import Style
+    from rich.syntax import SyntaxTheme
+    from rich.text import Text
+
+    from chatrepl.ui.mdstream import OpenFence
+
+Line = list["Segment"]
+CODE_THEME = "monokai"  # rich.markdown's default; previews and slices must match it
+
+
+@lru_cache(maxsize=1)
+def code_theme() -> SyntaxTheme:
+    """The code theme, made once: each theme object caches the style of every token type,
+    and a new one per render (what passing the theme's name does) costs ~1 ms a time."""
+    from rich.syntax import Syntax
+
+    return Syntax.get_theme(CODE_THEME)
+
+
+@lru_cache(maxsize=32)
+def _lexer(name: str) -> Lexer | str:
+    """A pygments lexer by name, looked up once (a lookup costs milliseconds)."""
+    from rich.syntax import Syntax
+
+    return Syntax("", name).lexer or name
+
+
+def _given_text_syntax() -> type:
+    """A Syntax that draws a Text highlighted beforehand (one slice of a long block)."""
+    from rich.syntax import Syntax
+
+    class GivenText(Syntax):
+        def __init__(self, text: Text, code: str, **options: Any) -> None:
+            super().__init__(code, "text", **options)
+            self.given = text
+
+        def highlight(self, code: str, line_range: Any = None) -> Text:
+            return self.given
+
+    return GivenText
+
+
+class FencePrinter:
+    """One finished code block (`source` is its markdown), drawn a few lines at a time."""
+
+    def __init__(self, console: Console, options: ConsoleOptions, source: str) -> None:
+        from rich.segment import Segment
+        from rich.syntax import Syntax
+
+        from chatrepl.ui.mdstream import code_block
+
+        self.console = console
+        self.options = options
+        code, lexer_name = code_block(source)
+        theme = code_theme()
+        probe = Syntax(code, lexer_name, theme=theme, word_wrap=True, padding=(0, 1))
+        self._syntax_class = _given_text_syntax()
+        self._theme = theme
+        self._tab_size = probe.tab_size
+        self._base: Style = theme.get_background_style()
+        self._style_of = theme.get_style_for_token
+        lexer: Lexer = probe.lexer or probe.default_lexer
+        # What Syntax._process_code does for a code block (never dedented).
+        processed = (code + "\n").expandtabs(probe.tab_size)
+        self.lines = code.split("\n")  # each taken line is one line of code
+        self._tokens: Iterator[tuple[_TokenType, str]] = _per_line(lexer.get_tokens(processed))
+        self._next = 0  # lines drawn so far
+        self.pad_row: Line = [Segment(" " * options.max_width, self._base)]
+        self.started = False
+
+    @property
+    def done(self) -> bool:
+        """Every line has been drawn."""
+        return self._next >= len(self.lines)
+
+    def rest(self) -> str:
+        """The code not drawn yet, as plain text (when drawing failed)."""
+        return "\n".join(self.lines[self._next :])
+
+    def take(self, chars: int) -> list[Line]:
+        """Rows for the next lines of code, about `chars` characters of them (one at least)."""
+        from rich.text import Text
+
+        rows: list[Line] = []
+        if not self.started:
+            self.started = True
+            rows.append(self.pad_row)
+        end, size = self._next, 0
+        while end < len(self.lines) and (end == self._next or size < chars):
+            size += len(self.lines[end]) + 1
+            end += 1
+        justify: JustifyMethod = "default" if self._base.transparent_background else "left"
+        text = Text(justify=justify, style=self._base, tab_size=self._tab_size, no_wrap=False)
+        text.append_tokens(self._take_tokens(end - self._next))
+        # Syntax reads only whether its code ends in a newline (then it keeps a blank last
+        # row); the given text holds the slice's own lines, so it never should.
+        syntax = self._syntax_class(text, "-", theme=self._theme, word_wrap=True, padding=(0, 1))
+        rows += self.console.render_lines(syntax, self.options, pad=False)
+        self._next = end
+        if self.done:
+            rows.append(self.pad_row)
+        return rows
+
+    def _take_tokens(self, lines: int) -> Iterator[tuple[str, Style]]:
+        from pygments.token import Token
+
+        style_of = self._style_of
+        while lines > 0:
+            token_type, token = next(self._tokens, (Token, ""))
+            if not token:
+                return
+            yield token, style_of(token_type)
+            if token.endswith("\n"):
+                lines -= 1
+
+
+def _per_line(tokens: Iterable[tuple[Any, str]]) -> Iterator[tuple[Any, str]]:
+    """Tokens cut at line ends, so a slice ends exactly after its last line."""
+    for token_type, token in tokens:
+        while token:
+            line, newline, token = token.partition("\n")
+            yield token_type, line + newline
+
+
+class CodeRows:
+    """Rendered rows of an open code block, kept between refreshes."""
+
+    def __init__(self) -> None:
+        self.key: tuple[str, int] | None = None  # (lexer, width) the rows were made for
+        self.lexer: Lexer | str = "text"  # looked up once: pygments' lookup costs ~1 ms
+        self.done = 0  # how many code lines are in `rows`
+        self.rows: list[Line] = []
+        self.pad: Line = []  # the blank row rich puts above and below code
+
+    def reset(self) -> None:
+        """Forget the rows: the block they belong to was printed."""
+        self.key, self.done, self.rows = None, 0, []
+
+    def update(self, console: Console, width: int, fence: OpenFence, keep: int) -> None:
+        """Render the lines added since the last call; keep the last `keep` rows."""
+        if self.key != (fence.lexer, width):
+            self.reset()
+            self.key = (fence.lexer, width)
+            self.lexer = _lexer(fence.lexer)
+            self.pad = self.render(console, "", width)[0]
+        if len(fence.lines) > self.done:
+            new = fence.lines[max(self.done, len(fence.lines) - keep) :]
+            self.rows += self.render(console, "\n".join(new), width)
+            self.rows = self.rows[-keep:]
+            self.done = len(fence.lines)
+
+    def render(self, console: Console, code: str, width: int) -> list[Line]:
+        """Rows of highlighted code, as rich.markdown's CodeBlock draws them."""
+        from rich.syntax import Syntax
+
+        # CodeBlock uses padding=1: one column each side and one row above and below;
+        # the rows above and below are added by the caller.
+        syntax = Syntax(code, self.lexer, theme=code_theme(), word_wrap=True, padding=(0, 1))
+        return console.render_lines(syntax, console.options.update(width=width), pad=False)
+
+    def preview(
+        self, console: Console, width: int, fence: OpenFence, *, after_gap: bool, max_lines: int
+    ) -> list[Line]:
+        """An open fenced block drawn live: cached rows plus the line in progress."""
+        self.update(console, width, fence, max_lines)
+        lines: list[Line] = [[]] if after_gap else []  # a code block is drawn at once
+        lines += [self.pad, *self.rows]
+        if fence.partial.strip():
+            lines += self.render(console, fence.partial, width)
+        lines.append(self.pad)
+        return lines[-max_lines:]

@@ -1,0 +1,144 @@
+"""StreamRenderer: finished text printed a bounded step at a time, rows without padding,
+and the first text drawn as soon as it arrives. Checked through pyte against rich."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from test_render import DOCS, HEIGHT, REALISTIC, WIDTH, printed_once, screen, terminal_console
+
+from chatrepl.core.messages import TextDelta
+from chatrepl.ui.rich_view import RichView, _Rows
+from chatrepl.ui.stream_render import StreamRenderer, trim_row
+
+LONG_CODE = (
+    "Before.\n\n```python\n"
+    + "".join(
+        f'def f_{n}(x):\n    """Doc {n}\n    spans lines."""\n    return x\n\n' for n in range(80)
+    )
+    + "```\n\nAfter.\n"
+)
+PROSE = "".join(f"Short paragraph number {n}.\n\n" for n in range(30))
+TRAILING_SPACE = re.compile(r" +(?:\x1b\[[0-9;]*m)*(?:\n|$)")
+
+
+def step_by_step(text: str, *, budget: float = 0.0) -> tuple[str, list[int]]:
+    """Feed everything, then print the finished text one step per call; the output and
+    how many rows each call printed."""
+    console = terminal_console()
+    renderer = StreamRenderer(console, width=WIDTH, height=HEIGHT, to_edge=True)
+    renderer.feed(text)
+    renderer.finish()
+    sizes = []
+    while renderer.backlog:
+        rows = renderer.print_rows(budget)
+        sizes.append(len(rows))
+        console.print(_Rows(rows), crop=False)
+    return console.file.getvalue(), sizes
+
+
+@pytest.mark.parametrize("name", [*DOCS, "long-code"])
+def test_printing_one_step_per_refresh_leaves_the_same_scrollback(name: str) -> None:
+    text = LONG_CODE if name == "long-code" else DOCS[name]
+    output, sizes = step_by_step(text)
+    assert len(sizes) > 1  # printed progressively, not in one go
+    assert screen(output) == printed_once(text)
+
+
+def test_a_long_code_block_is_printed_a_line_per_step_with_a_zero_budget() -> None:
+    output, sizes = step_by_step(LONG_CODE)
+    code_lines = LONG_CODE.count("\n") - 6
+    # One step per code line (the pad rows ride along), not the whole block at once.
+    assert len(sizes) >= code_lines
+    assert max(sizes) <= 3
+    assert screen(output) == printed_once(LONG_CODE)
+
+
+def test_a_budget_prints_neighbouring_blocks_together() -> None:
+    _, slow = step_by_step(PROSE, budget=0.0)
+    _, fast = step_by_step(PROSE, budget=10.0)
+    assert len(slow) == 30  # one paragraph per step
+    assert len(fast) == 1  # all of them in one step
+
+
+def test_the_first_text_is_drawn_without_waiting_for_more() -> None:
+    console = terminal_console()
+    view = RichView(console, refresh_per_second=0.5)  # a tick only every 2 s otherwise
+    view.begin_reply()
+    time.sleep(0.05)  # the placeholder is drawn
+    view.show(TextDelta("The first words"))
+    deadline = time.monotonic() + 1.5
+    while "The first words" not in console.file.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    shown = "The first words" in console.file.getvalue()
+    view.end_reply(None)
+    assert shown, "new text wakes the ticker"
+
+
+def test_rows_carry_no_padding_and_cost_the_bytes_of_their_text() -> None:
+    console = terminal_console()
+    view = RichView(console)
+    view.begin_reply()
+    view.show(TextDelta(PROSE + REALISTIC))
+    view.end_reply(None)
+    output = console.file.getvalue()
+    assert not TRAILING_SPACE.findall(output)
+    prose = terminal_console()
+    view = RichView(prose)
+    view.begin_reply()
+    view.show(TextDelta(PROSE))
+    view.end_reply(None)
+    padded = terminal_console()
+    from rich.markdown import Markdown
+
+    padded.print(Markdown(PROSE))
+    assert len(prose.file.getvalue()) < len(padded.file.getvalue()) / 2
+    assert screen(prose.file.getvalue()) == screen(padded.file.getvalue())
+
+
+def test_the_live_region_carries_no_padding_either() -> None:
+    console = terminal_console()
+    view = RichView(console)
+    view.begin_reply()
+    view.show(TextDelta("A paragraph still being written, with `code`"))
+    view.refresh()
+    live = console.file.getvalue()
+    view.end_reply(None)
+    assert "A paragraph still being written" in live
+    assert not TRAILING_SPACE.findall(live)
+
+
+BG = Style(bgcolor="red")
+
+
+@pytest.mark.parametrize(
+    ("row", "width", "expected"),
+    [
+        ([Segment("text"), Segment("    ")], 8, [Segment("text")]),
+        ([Segment("text   ", Style(bold=True))], 7, [Segment("text", Style(bold=True))]),
+        ([Segment("text"), Segment("  ", Style(underline=True))], 6, None),  # visible
+        ([Segment("code", BG), Segment("   ", BG)], 10, None),  # does not reach the edge
+        ([Segment("code", BG), Segment("   ", BG)], None, None),  # no edge to reach
+        ([Segment("text")], 4, None),
+        ([], 4, []),
+    ],
+)
+def test_trim_row(row: list[Segment], width: int | None, expected: list[Segment] | None) -> None:
+    assert trim_row(row, width=width) == (row if expected is None else expected)
+
+
+def test_a_painted_run_to_the_edge_becomes_erase_to_end_of_line() -> None:
+    row = [Segment(" ", BG), Segment("code", BG), Segment("     ", BG)]
+    trimmed = trim_row(row, width=10)
+    assert [s.text for s in trimmed] == [" ", "code", "\x1b[K"]
+    assert trimmed[-1].style == BG and trimmed[-1].control
+    # On a terminal the erase paints the rest of the row in the block's background.
+    console = Console(file=io.StringIO(), width=10, force_terminal=True, color_system="standard")
+    console.print(_Rows([trimmed]), crop=False)
+    assert "\x1b[41m\x1b[K" in console.file.getvalue()
