@@ -50,10 +50,18 @@ class CommandError(ChatReplError):
 class ApiError(ChatReplError):
     """The server answered with an error (HTTP status, or an error event in the stream)."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the server asked to wait (too long to wait)
 
 
 class TransportError(ChatReplError):
