@@ -101,6 +101,28 @@ class EditorError(ChatReplError):
     exit_status = ExitStatus.USAGE
 
 
+class UnexpectedError(ChatReplError):
+    """A bug met while a reply was on its way: shown as one line, the session goes on.
+
+    The original exception is its `__cause__`, for `--debug` to show.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(
+            f"internal error: {type(cause).__name__}: {cause} (run with --debug for the traceback)"
+        )
+        self.__cause__ = cause
+
+
+class TerminatedBySignal(KeyboardInterrupt):
+    """SIGTERM, SIGHUP or SIGQUIT arrived: stop like Ctrl-C (the partial reply is kept and
+    saved), then leave with 128 + the signal number instead of carrying on."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class ContextError(ChatReplError):
     """The conversation does not fit the model's context window (nothing was sent, or
     the server refused it); the message waits for /retry after /compact or /trim."""

@@ -1,10 +1,13 @@
 """The prompt_toolkit adapter: reads one message at a time.
 
 Enter sends; Esc Enter (Meta+Enter) inserts a newline; a bracketed paste with newlines
-stays one message; Ctrl-X Ctrl-E opens the input in $VISUAL/$EDITOR. History persists
-in the state folder (mode 0600) and never stores a line that holds an API key. Tab
-completes slash-commands, model names, roles, parameter names and file paths (after
-the file commands, and after an `@` in a message).
+stays one message, read in one piece however large (`ui.paste`); Ctrl-Z suspends (and
+`fg` redraws the prompt); Ctrl-Space, which terminals send as NUL, does nothing (by
+default it starts a selection that the next keys silently replace); Ctrl-X Ctrl-E
+opens the input in $VISUAL/$EDITOR. History persists in the state folder (mode 0600)
+and never stores a line that holds an API key. Tab completes slash-commands, model
+names, roles, parameter names and file paths (after the file commands, and after an
+`@` in a message).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
 from chatrepl.core.commands.registry import Command
-from chatrepl.core.errors import ChatReplError
+from chatrepl.core.errors import ChatReplError, TerminatedBySignal
+from chatrepl.ui.paste import fast_paste
 
 # Shapes of API keys (Heroku `inf-`, OpenAI `sk-`, and long bearer-looking tokens).
 KEY_PATTERN = re.compile(r"\b(?:inf|sk|sk-proj|hf|gsk|xai)-[A-Za-z0-9_\-]{16,}")
@@ -123,6 +127,10 @@ def _key_bindings(edit: Edit | None) -> KeyBindings:
     def _newline(event):  # type: ignore[no-untyped-def]
         event.current_buffer.insert_text("\n")
 
+    @bindings.add("c-@")  # Ctrl-Space arrives as NUL
+    def _nothing(event: KeyPressEvent) -> None:
+        pass
+
     if edit is not None:
 
         @bindings.add("c-x", "c-e")
@@ -182,15 +190,19 @@ class PromptReader:
             bottom_toolbar=lambda: toolbar(),
             prompt_continuation=lambda width, line, soft: "." * (width - 1) + " ",
             enable_history_search=False,
+            enable_suspend=True,  # Ctrl-Z: back to the shell; `fg` redraws
             input=input,  # None: the current app session's (tests pass a pipe)
             output=output,
         )
+        fast_paste(self._session.input)
 
     def read(self, default: str = "") -> str | None:
         """The next message or command (`default` already typed, the cursor at its end).
         Ctrl-C clears the line (returns "")."""
         try:
             return self._session.prompt("> ", default=default)
+        except TerminatedBySignal:
+            raise  # SIGTERM and friends end the run; only Ctrl-C clears the line
         except KeyboardInterrupt:
             return ""
         except EOFError:
@@ -201,6 +213,8 @@ class PromptReader:
         asker: PromptSession[str] = PromptSession(input=self._input, output=self._output)
         try:
             answer = asker.prompt(f"{question} [y/N] ")
+        except TerminatedBySignal:
+            raise
         except (KeyboardInterrupt, EOFError):
             return False
         return answer.strip().lower() in ("y", "yes")

@@ -570,7 +570,7 @@ def test_parse_timeout_refuses_non_finite_and_absurd_values(value):
     ],
 )
 def test_parse_url_refuses_malformed_urls(value, fragment):
-    with pytest.raises(ValueError, match="http|URL") as info:
+    with pytest.raises(ValueError, match=r"http|URL") as info:
         parse_url(value)
     assert fragment in str(info.value)
 
