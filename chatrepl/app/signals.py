@@ -46,6 +46,13 @@ SIGNALS = tuple(
 RESET = "\x1b[?2004l\x1b[?25h"  # bracketed paste off, cursor shown
 
 
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
 def _fileno(stream: IO[str] | None) -> int | None:
     try:
         return stream.fileno() if stream is not None else None
@@ -59,6 +66,8 @@ class TerminalGuard:
     def __init__(self, stdin: IO[str] | None, stdout: IO[str] | None, *, tty: bool) -> None:
         self._stdin_fd = _fileno(stdin) if tty else None
         self._stdout_fd = _fileno(stdout) if tty else None
+        # noted now: once the terminal has hung up, isatty() says no
+        self.terminal_fds = [fd for fd in (0, 1, 2) if _isatty(fd)]
         self._saved: Any = None
         if termios is not None and self._stdin_fd is not None:
             with contextlib.suppress(OSError, termios.error):
@@ -82,14 +91,14 @@ class SignalState:
     received: int | None = None
 
 
-def _silence_standard_streams() -> None:
-    """Point fds 0-2 at /dev/null, so the way out can write (to nobody) and read EOF."""
+def _silence(fds: list[int]) -> None:
+    """Point the terminal's fds at /dev/null, so the way out writes (to nobody) and reads
+    EOF instead of failing with EIO halfway through the save."""
     with contextlib.suppress(OSError):
         null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
+        for fd in fds:
             with contextlib.suppress(OSError):
-                if os.isatty(fd):
-                    os.dup2(null, fd)
+                os.dup2(null, fd)
         os.close(null)
 
 
@@ -106,14 +115,20 @@ def handled_signals(guard: TerminalGuard) -> Iterator[SignalState]:
             guard.restore()
             os._exit(128 + state.received)
         state.received = signum
+        # the way out saves the conversation: a Ctrl-C (or the SIGINT that follows a
+        # hang-up from some terminals) must not cut that short
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         if signum == getattr(signal, "SIGHUP", None):
             guard.restore()
-            _silence_standard_streams()
+            _silence(guard.terminal_fds)
         raise TerminatedBySignal(signum)
 
     previous = {signum: signal.signal(signum, handle) for signum in SIGNALS}
+    interrupt = signal.getsignal(signal.SIGINT)
     try:
         yield state
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        signal.signal(signal.SIGINT, interrupt)

@@ -28,6 +28,7 @@ from prompt_toolkit.output import Output
 
 from chatrepl.core.commands.registry import Command
 from chatrepl.core.errors import ChatReplError, TerminatedBySignal
+from chatrepl.core.text import repair
 from chatrepl.ui.paste import fast_paste
 
 # Shapes of API keys (Heroku `inf-`, OpenAI `sk-`, and long bearer-looking tokens).
@@ -46,10 +47,11 @@ class SecretFilteringHistory(FileHistory):
         self._secrets = secrets
 
     def store_string(self, string: str) -> None:
-        """Append to the file unless the line holds a key."""
+        """Append to the file unless the line holds a key (bytes that were not UTF-8,
+        which the file cannot hold, are stored as U+FFFD)."""
         if KEY_PATTERN.search(string) or any(s and s in string for s in self._secrets()):
             return
-        super().store_string(string)
+        super().store_string(repair(string))
 
 
 class ChatCompleter(Completer):
