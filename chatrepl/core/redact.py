@@ -182,11 +182,18 @@ def redact_events(events: Iterable[StreamEvent], redactor: Redactor) -> Iterator
     text, reasoning = StreamRedactor(redactor), StreamRedactor(redactor)
     try:
         for event in events:
+            # the other kind's held-back tail goes first: the order of pieces matters
             if isinstance(event, TextDelta):
+                rest = reasoning.flush()
+                if rest:
+                    yield ReasoningDelta(rest)
                 ready = text.feed(event.text)
                 if ready:
                     yield TextDelta(ready)
             elif isinstance(event, ReasoningDelta):
+                rest = text.flush()
+                if rest:
+                    yield TextDelta(rest)
                 ready = reasoning.feed(event.text)
                 if ready:
                     yield ReasoningDelta(ready)

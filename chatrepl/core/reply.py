@@ -28,6 +28,7 @@ from chatrepl.core.messages import (
     Usage,
     UsageReport,
 )
+from chatrepl.core.text import needs_repair, repair
 
 Clock = Callable[[], float]
 Shown = TextDelta | ReasoningDelta
@@ -102,6 +103,8 @@ class ReplyCollector:
         if isinstance(event, TextDelta | ReasoningDelta):
             if self._first is None:
                 self._first = self._clock()
+            if needs_repair(event.text):  # any backend: what is kept must be writable
+                event = type(event)(repair(event.text))
             (self._text if isinstance(event, TextDelta) else self._reasoning).append(event.text)
             return event
         if isinstance(event, UsageReport):
