@@ -12,6 +12,7 @@ names, roles, parameter names and file paths (after the file commands, and after
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -51,7 +52,11 @@ class SecretFilteringHistory(FileHistory):
         which the file cannot hold, are stored as U+FFFD)."""
         if KEY_PATTERN.search(string) or any(s and s in string for s in self._secrets()):
             return
-        super().store_string(repair(string))
+        # FileHistory's format, in one write: it writes each line on its own, which
+        # takes a quarter of a second for a 5 MB paste
+        lines = "".join(f"+{line}\n" for line in repair(string).split("\n"))
+        with open(self.filename, "ab") as history:
+            history.write(f"\n# {datetime.datetime.now()}\n{lines}".encode())
 
 
 class ChatCompleter(Completer):
@@ -80,8 +85,9 @@ class ChatCompleter(Completer):
         """Yield completions for the text before the cursor."""
         text = document.text_before_cursor
         if not text.startswith("/") or text.startswith("//"):
-            # `@path` anywhere in a message attaches that file
-            word = re.split(r"\s", text)[-1]
+            # `@path` anywhere in a message attaches that file; only the last word is
+            # looked at (splitting a 5 MB paste into words took most of a second)
+            word = "" if not text or text[-1].isspace() else text.rsplit(None, 1)[-1]
             if word.startswith("@") and not word.startswith('@"'):
                 yield from self._path_words(word[1:], complete_event)
             return

@@ -15,7 +15,7 @@ from prompt_toolkit.output import DummyOutput
 
 from chatrepl.core.commands.catalog import builtin_commands
 from chatrepl.core.commands.registry import Command
-from chatrepl.ui.paste import PasteParser
+from chatrepl.ui.paste import PasteParser, fast_paste
 from chatrepl.ui.prompt import ChatCompleter, PromptReader, SecretFilteringHistory
 
 MODELS = ["claude-4-5-haiku", "claude-4-5-sonnet", "gpt-4o-mini"]
@@ -263,3 +263,33 @@ def test_confirm_takes_only_yes(tmp_path: Path) -> None:
             )
             pipe.send_text(answer)
             assert reader.confirm("delete it?") is expected, answer
+
+
+def test_history_written_in_one_piece_reads_back_as_prompt_toolkit_wrote_it(
+    tmp_path: Path,
+) -> None:
+    from prompt_toolkit.history import FileHistory
+
+    path = tmp_path / "history"
+    history = SecretFilteringHistory(path, lambda: [])
+    history.store_string("one line")
+    history.store_string("two\nlines\n")
+    assert list(FileHistory(str(path)).load_history_strings()) == ["two\nlines\n", "one line"]
+
+
+def test_a_paste_is_read_in_big_pieces_only_while_it_lasts() -> None:
+    with create_pipe_input() as pipe:
+        asked: list[int] = []
+
+        def read(count: int = 1024) -> str:
+            asked.append(count)
+            return ""
+
+        pipe.stdin_reader.read = read  # type: ignore[method-assign]
+        fast_paste(pipe)
+        pipe.stdin_reader.read()  # typing: prompt_toolkit's 1 KB
+        pipe.vt100_parser.feed("\x1b[200~start of a paste")
+        pipe.stdin_reader.read()  # inside a paste: 64 KB at a time
+        pipe.vt100_parser.feed("end of it\x1b[201~")
+        pipe.stdin_reader.read()
+        assert asked == [1024, 65536, 1024]
