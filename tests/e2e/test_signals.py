@@ -20,7 +20,7 @@ import pexpect
 import pyte
 import pytest
 from fakeserver import FakeServer, Reply
-from terminal import COLS, ROWS, Terminal, chat_env
+from terminal import COLS, ROWS, Terminal, _default_signals, chat_env
 
 BRACKETED_PASTE = 2004 << 5  # how pyte records the private mode ?2004
 
@@ -37,8 +37,11 @@ class WrappedTerminal(Terminal):
             f"stty -g > {folder}/before; {command}; echo $? > {folder}/status; "
             f"stty -g > {folder}/after"
         )
-        self.child = pexpect.spawn("/bin/sh", ["-c", script], env=env, dimensions=(ROWS, COLS))
+        self.child = pexpect.spawn(
+            "/bin/sh", ["-c", script], env=env, dimensions=(ROWS, COLS), preexec_fn=_default_signals
+        )
         self.raw = b""
+        self.answer_cpr, self._tail = False, b""
 
     def chatrepl_pid(self, timeout: float = 10) -> int:
         """The pid of chatrepl itself (the shell's child)."""
@@ -156,8 +159,11 @@ class ShellTerminal(Terminal):
         self.stream = pyte.ByteStream(self.screen)
         shell_env = {**env, "PS1": "shell$ "}
         args = ["--norc", "--noprofile", "-i"]
-        self.child = pexpect.spawn("bash", args, env=shell_env, dimensions=(ROWS, COLS))
+        self.child = pexpect.spawn(
+            "bash", args, env=shell_env, dimensions=(ROWS, COLS), preexec_fn=_default_signals
+        )
         self.raw = b""
+        self.answer_cpr, self._tail = False, b""
 
 
 def test_ctrl_z_suspends_and_fg_redraws(fake_server: FakeServer) -> None:
