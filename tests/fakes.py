@@ -270,8 +270,6 @@ class MemoryStore:
         return self.saves[-1][0] if self.saves else []
 
     def save(self, conversation: Conversation, settings: Mapping[str, Any]) -> Path | None:
-        if not conversation.messages and not self.saves:
-            return None
         self.saves.append((list(conversation.messages), dict(settings)))
         self.conversations.append(conversation)
         self._file_of_last_save = self.new_sessions

@@ -30,12 +30,13 @@ import json
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -146,6 +147,7 @@ class Reply:
     drop_after: int | None = None  # after this many chunks, cut the connection mid-stream
     gzip: bool = False  # Content-Encoding: gzip (flushed per chunk, so it still streams)
     content_type: str | None = None
+    reset: bool = False  # reset the connection (RST) instead of answering at all
     # filled in by the server while it serves the reply:
     release: threading.Event = field(default_factory=threading.Event, repr=False)
     disconnected: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -254,6 +256,9 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.pause and self.server.fake.stopping.wait(reply.pause):
                 self.close_connection = True
                 return
+            if reply.reset:
+                self._reset()
+                return
             self._send(reply)
         except _GONE:
             reply.disconnected.set()
@@ -336,6 +341,13 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             return True
 
+    def _reset(self) -> None:
+        """Abort the connection: linger 0 makes close() send RST, not FIN."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+
     def _drop(self) -> None:
         self.close_connection = True
         with contextlib.suppress(OSError):
@@ -392,6 +404,9 @@ class FakeServer:
         self.verbose = verbose
         self.requests: list[Recorded] = []
         self.connections = 0  # TCP connections accepted so far
+        # called first for every request; a Reply it returns is the answer (e.g. one
+        # built from what the request carried), None falls through to the queue
+        self.respond: Callable[[Recorded], Reply | None] | None = None
         self.stopping = threading.Event()
         self._queues: dict[str, deque[Reply]] = {}
         self._lock = threading.Condition()
@@ -483,6 +498,10 @@ class FakeServer:
         locked = self.require_key is not None and path != HEROKU_MODELS_PATH  # Heroku's is public
         if locked and request.headers.get("authorization") != f"Bearer {self.require_key}":
             return Reply.error(401, "Invalid API Key")
+        if self.respond is not None:
+            answer = self.respond(request)
+            if answer is not None:
+                return answer
         with self._lock:
             queue = self._queues.get(path)
             if queue:

@@ -107,6 +107,18 @@ class Terminal:
                 break
         raise AssertionError(f"{needle!r} not on screen after {timeout}s:\n{self.text()}")
 
+    def wait_for_after(self, marker: str, needle: str, timeout: float = 10.0) -> str:
+        """Wait until `needle` is on screen after the last `marker`; return what follows it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.pump()
+            text = self.text().rpartition(marker)[2]
+            if needle in text:
+                return text
+            if not self.child.isalive():
+                break
+        raise AssertionError(f"{needle!r} not after {marker!r} in {timeout}s:\n{self.text()}")
+
     def count(self, needle: str) -> int:
         """How many times `needle` appears on screen and in scrollback."""
         self.pump()

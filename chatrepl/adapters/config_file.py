@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,3 +27,19 @@ def read_config(explicit: str | None, env: Mapping[str, str]) -> ConfigFile | No
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc})") from None
     return from_toml(text, path=path)
+
+
+def exposed_key_warning(config: ConfigFile | None) -> str | None:
+    """A warning when the config file holds a literal key and others may read it."""
+    if config is None or not config.holds_key or not config.path:
+        return None
+    try:
+        mode = stat.S_IMODE(os.stat(config.path).st_mode)
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (
+        f"warning: {config.path} holds an API key and is readable by others "
+        f"(mode {mode:04o}); run: chmod 600 {config.path}"
+    )

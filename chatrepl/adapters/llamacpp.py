@@ -173,18 +173,26 @@ class _Running:
 
 @contextmanager
 def _ctrl_c_deferred() -> Iterator[None]:
-    """Note a Ctrl-C during the block and deliver it once the block is over."""
+    """Note a Ctrl-C during the block and deliver it once the block is over.
+
+    SIGTERM, SIGHUP and SIGQUIT too, when a Python handler (the app's, which raises)
+    is installed for them; left at their defaults they still end the process at once.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     pressed: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    numbers = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    handled = [n for n in numbers if n == signal.SIGINT or callable(signal.getsignal(n))]
+    previous = {n: signal.signal(n, lambda signum, frame: pressed.append(signum)) for n in handled}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if pressed:
-            signal.raise_signal(signal.SIGINT)  # now the usual handler raises KeyboardInterrupt
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(pressed):
+            signal.raise_signal(signum)  # now the usual handler raises
 
 
 def _load(llamacpp: ModuleType, path: str, *, alias: str, key: str, context: int) -> _Running:

@@ -60,14 +60,24 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _encoded(text: str | bytes) -> bytes:
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # the engine repairs text; this is the last guard
+        raise TranscriptError(f"text that cannot be saved as UTF-8 (at {exc.start})") from None
+
+
 def write_private(path: Path, text: str | bytes) -> None:
     """Replace `path` with `text` atomically, mode 0600 (temp file, fsync, rename)."""
+    data = _encoded(text)  # before the temp file exists
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
             os.fchmod(fd, 0o600)  # whatever the umask says
-            _write_all(fd, text.encode("utf-8") if isinstance(text, str) else text)
+            _write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -90,6 +100,10 @@ def write_file(path: str | Path, text: str) -> Path:
         write_private(target, text)
     except OSError as exc:
         raise TranscriptError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except ValueError as exc:  # a NUL in the name, say
+        raise TranscriptError(f"{path!r}: not a usable file name ({exc})") from None
+    except TranscriptError as exc:
+        raise TranscriptError(f"{path}: {exc}") from None
     return target
 
 
@@ -99,6 +113,8 @@ def read_transcript(path: str | Path) -> Transcript:
     target = Path(os.path.expanduser(name))
     try:
         data = target.read_bytes()
+    except ValueError as exc:  # a NUL in the name
+        raise TranscriptError(f"{name!r}: not a usable file name ({exc})") from None
     except FileNotFoundError:
         raise TranscriptError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -136,10 +152,8 @@ class Autosaver:
         self._dirty = loaded.torn_tail
 
     def save(self, conversation: Conversation, settings: Mapping[str, Any]) -> Path | None:
-        """Bring the file up to date; None if there is nothing to save yet."""
+        """Bring the file up to date (an empty conversation too: its settings matter)."""
         messages = conversation.messages
-        if self.path is None and not messages:
-            return None
         settings = dict(settings)
         saved = self._saved
         meta = _meta(conversation)
@@ -158,6 +172,11 @@ class Autosaver:
                 self._append(messages[len(saved) :])
             except FileNotFoundError:  # someone deleted the file: write it afresh
                 self._rewrite(conversation, settings)
+            except BaseException:
+                # a signal or a full disk mid-write may have left part of a line: the
+                # next save rewrites the whole file instead of appending after it
+                self._dirty = True
+                raise
         self._saved, self._settings, self._meta = list(messages), settings, meta
         return self.path
 
@@ -172,12 +191,13 @@ class Autosaver:
             self.path = self.folder / f"{stamp}.{millis:03d}_{secrets.token_hex(2)}{SUFFIX}"
         head = transcript.header_line(settings, conversation)
         text = head + "".join(map(transcript.message_line, conversation.messages))
+        self._dirty = True  # until the rename is done, the file may be the old one
         write_private(self.path, text)
         self._dirty = False
 
     def _append(self, messages: list[Message]) -> None:
         assert self.path is not None
-        data = "".join(map(transcript.message_line, messages)).encode("utf-8")
+        data = _encoded("".join(map(transcript.message_line, messages)))
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         try:
             # one write: a kill can only cut the tail, never interleave lines
@@ -231,23 +251,26 @@ def _summary(path: Path, modified: float) -> SessionInfo:
 
 def list_sessions(folder: Path, *, limit: int = 20) -> list[SessionInfo]:
     """The most recently changed sessions, newest first."""
+    return [_summary(folder / name, mtime) for mtime, name in _by_mtime(folder)[:limit]]
+
+
+def _by_mtime(folder: Path) -> list[tuple[float, str]]:
+    """(mtime, name) of every session file, newest first. os.scandir, not Path.glob: with
+    10,000 sessions this is the difference between 50 and 160 ms."""
     entries = []
-    with contextlib.suppress(OSError):
-        for path in folder.glob(f"*{SUFFIX}"):
-            with contextlib.suppress(OSError):
-                entries.append((path.stat().st_mtime, path.name, path))
+    with contextlib.suppress(OSError), os.scandir(folder) as found:
+        for entry in found:
+            if entry.name.endswith(SUFFIX) and not entry.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    entries.append((entry.stat().st_mtime, entry.name))
     entries.sort(reverse=True)
-    return [_summary(path, mtime) for mtime, _, path in entries[:limit]]
+    return entries
 
 
 def latest_session(folder: Path) -> Path | None:
     """The session changed last, if any."""
-    entries = []
-    with contextlib.suppress(OSError):
-        for path in folder.glob(f"*{SUFFIX}"):
-            with contextlib.suppress(OSError):
-                entries.append((path.stat().st_mtime, path.name, path))
-    return max(entries)[2] if entries else None
+    newest = _by_mtime(folder)
+    return folder / newest[0][1] if newest else None
 
 
 class FileSessionStore:
@@ -327,9 +350,37 @@ class FileSessionStore:
             path = self.saver.save(conversation, settings)
         except OSError as exc:
             raise TranscriptError(f"{self._folder}: cannot save ({exc.strerror or exc})") from None
+        except TranscriptError as exc:
+            raise TranscriptError(f"{self._folder}: cannot save {exc}") from None
         if self.index is not None and path is not None:
             self.index.after_save(path, conversation, settings, unchanged=self.saver.unchanged)
         return path
+
+    def open_latest(self) -> tuple[Path, Transcript, list[str]] | None:
+        """The newest session that can be read, and a line for each newer one that could
+        not (a file cut short or damaged must not hide the conversations before it).
+
+        The index names the newest without a look at every file; only when that one
+        cannot be read is the folder scanned, newest first.
+        """
+        skipped: list[str] = []
+        first = self.latest()
+        if first is not None:
+            try:
+                return first, self.open(first), skipped
+            except TranscriptError as exc:
+                skipped.append(str(exc))
+        for _, name in _by_mtime(self._folder):
+            path = self._folder / name
+            if path == first:
+                continue
+            try:
+                return path, self.open(path), skipped
+            except TranscriptError as exc:
+                skipped.append(str(exc))
+        if skipped:
+            raise TranscriptError(f"no readable conversation to continue: {skipped[0]}")
+        return None
 
     def start_new(self) -> None:
         """After /clear the next save starts a new file."""

@@ -2,6 +2,9 @@
 
 `main()` is the only place that exits, with a status from `ExitStatus`. Expected
 failures are one line on stderr; `--debug` adds the traceback but keeps the status.
+Everything the boundary writes goes through the session's `Redactor` (the key, URL
+credentials), tracebacks included. SIGTERM, SIGHUP and SIGQUIT end the run like Ctrl-C
+(`app.signals`), and the terminal's modes are put back on every way out.
 Heavy modules (requests, rich.markdown, pygments) are imported after the first prompt
 is on screen, so the prompt appears about as fast as a bare prompt_toolkit one.
 """
@@ -11,13 +14,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, Any, NoReturn
 
 from chatrepl import __version__
 from chatrepl.app.environment import Environment
-from chatrepl.core.errors import ChatReplError, ConfigError, ExitStatus
+from chatrepl.app.signals import TerminalGuard, handled_signals
+from chatrepl.core.errors import ChatReplError, ConfigError, ExitStatus, TerminatedBySignal
+from chatrepl.core.redact import Redactor
 from chatrepl.core.settings import SETTINGS
 
 
@@ -106,7 +112,9 @@ def build_parser(*, config_path: str = "see README") -> argparse.ArgumentParser:
     return p
 
 
-def run(argv: Sequence[str] | None, environment: Environment) -> int:
+def run(
+    argv: Sequence[str] | None, environment: Environment, *, redactor: Redactor | None = None
+) -> int:
     """Parse, wire and run; raises ChatReplError for expected failures."""
     from chatrepl.adapters.paths import config_file
     from chatrepl.app.wiring import Session
@@ -118,7 +126,7 @@ def run(argv: Sequence[str] | None, environment: Environment) -> int:
         return run_search(args, environment)
     if args.json or args.since:
         raise ConfigError("--json and --since go with --search TEXT")
-    with Session(args, environment) as session:
+    with Session(args, environment, redactor=redactor) as session:
         if session.one_shot:
             from chatrepl.app.oneshot import run_one_shot
 
@@ -128,22 +136,57 @@ def run(argv: Sequence[str] | None, environment: Environment) -> int:
         return run_repl(session)
 
 
+_SECRET_NAMES = re.compile(r"(?:^|_)(?:KEY|TOKEN|SECRET|PASSWORD)$", re.I)
+
+
+def secrets_in_env(env: Mapping[str, str]) -> Iterable[str]:
+    """Values of variables named like secrets (`*_KEY`, `*_TOKEN`…), masked from the start:
+    an error can come before the key is even looked up."""
+    for name, value in env.items():
+        if _SECRET_NAMES.search(name) and len(value.strip()) >= 8:
+            yield value.strip()
+
+
+def _say(stream: IO[str], text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # a closed terminal hears nothing
+        stream.write(text)
+        stream.flush()
+
+
 def guarded(argv: Sequence[str] | None, environment: Environment) -> int:
     """The error boundary: every expected failure is one line and an exit status."""
-    stderr = environment.stderr
     raw = list(argv) if argv is not None else sys.argv[1:]
     debug = "--debug" in raw
+    redact = Redactor(secrets_in_env(environment.env))
+    guard = TerminalGuard(environment.stdin, environment.stdout, tty=environment.stdin_isatty)
+    status: int = ExitStatus.API
     try:
-        return run(argv, environment)
+        with handled_signals(guard) as signals:
+            status = _run_guarded(argv, environment, redact, debug=debug)
+            if signals.received is not None:  # a signal turned into another failure
+                status = ExitStatus.for_signal(signals.received)
+    except TerminatedBySignal as exc:  # it arrived on the way out
+        status = ExitStatus.for_signal(exc.signum)
+    finally:
+        guard.restore()
+    return status
+
+
+def _run_guarded(
+    argv: Sequence[str] | None, environment: Environment, redact: Redactor, *, debug: bool
+) -> int:
+    stderr = environment.stderr
+    try:
+        return run(argv, environment, redactor=redact)
+    except TerminatedBySignal as exc:
+        return ExitStatus.for_signal(exc.signum)
     except KeyboardInterrupt:
-        print(file=stderr)
+        _say(stderr, "\n")
         return ExitStatus.INTERRUPTED
     except ChatReplError as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc(file=stderr)
-        print(f"chatrepl: {exc}", file=stderr)
+            _say(stderr, redact(_traceback()))
+        _say(stderr, redact(f"chatrepl: {exc}") + "\n")
         return exc.exit_status
     except BrokenPipeError:
         # the reader went away (`chatrepl ... | head`): not our failure
@@ -152,13 +195,22 @@ def guarded(argv: Sequence[str] | None, environment: Environment) -> int:
         return ExitStatus.OK
     except Exception as exc:
         if debug:
-            raise
-        print(
-            f"chatrepl: internal error: {type(exc).__name__}: {exc} "
-            "(run with --debug for the traceback)",
-            file=stderr,
+            _say(stderr, redact(_traceback()))
+        _say(
+            stderr,
+            redact(
+                f"chatrepl: internal error: {type(exc).__name__}: {exc} "
+                "(run with --debug for the traceback)"
+            )
+            + "\n",
         )
         return ExitStatus.API
+
+
+def _traceback() -> str:
+    import traceback
+
+    return traceback.format_exc()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

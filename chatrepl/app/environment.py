@@ -7,6 +7,7 @@ layer reads `sys.stdin`, `sys.stdout` or `os.environ` itself: it is handed what 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -38,8 +39,17 @@ class Environment:
 
     @classmethod
     def from_process(cls) -> Environment:
-        """The real process: sys streams and os.environ."""
+        """The real process: sys streams and os.environ.
+
+        Bytes that are not UTF-8 are read as surrogate escapes instead of failing the
+        read (the engine repairs them), and written back as the bytes they were.
+        """
         stdin = sys.stdin if sys.stdin is not None else open(os.devnull)  # noqa: SIM115
+        for stream in (stdin, sys.stdout):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    reconfigure(errors="surrogateescape")
         return cls(
             stdin=stdin,
             stdout=sys.stdout,

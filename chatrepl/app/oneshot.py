@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 from chatrepl.app.wiring import Session
-from chatrepl.core.errors import CommandError, ConfigError, ExitStatus
+from chatrepl.core.errors import (
+    CommandError,
+    ConfigError,
+    ExitStatus,
+    TerminatedBySignal,
+    UnexpectedError,
+)
 from chatrepl.ui.terminal import keyboard_echo_off
 
 
 def message_text(session: Session) -> str:
-    """The words on the command line, then whatever was piped in."""
+    """The words on the command line, then whatever was piped in ("" when neither)."""
     environment = session.environment
     text = " ".join(session.args.message)
     if not environment.stdin_isatty:
         piped = environment.stdin.read()
         text = f"{text}\n\n{piped}" if text and piped.strip() else (text or piped)
-    if not text.strip():
-        raise ConfigError("nothing to send: give a message or pipe one in")
-    return text.strip("\n")
+    return text.strip("\n") if text.strip() else ""
 
 
 def run_one_shot(session: Session) -> int:
-    """Send one message; the exit status says how it went."""
+    """Send one message (or a loaded request as it is); the exit status says how it went."""
     text = message_text(session)
+    loaded = session.loaded
+    pending = loaded is not None and loaded.conversation.pending_user is not None
+    if not text and not pending:
+        raise ConfigError("nothing to send: give a message or pipe one in")
     environment = session.environment
     plain = session.resolved.settings.plain or not environment.stdout_isatty
     engine = session.build_engine(session.view(plain=plain), interactive=False)
@@ -34,8 +42,17 @@ def run_one_shot(session: Session) -> int:
         found = session.announced()  # the listing may have named the server's dialect
         if found is not None:
             engine.detected(found)
-    with keyboard_echo_off(environment.stdin if environment.stdin_isatty else None):
-        outcome = engine.send(text)
+    try:
+        with keyboard_echo_off(environment.stdin if environment.stdin_isatty else None):
+            # `--load body.json` alone sends the loaded request as it is
+            outcome = engine.send(text) if text else engine.retry()
+    except TerminatedBySignal:
+        engine.checkpoint()
+        raise
+    if isinstance(outcome.error, UnexpectedError) and session.args.debug:
+        from chatrepl.app.repl import show_traceback
+
+        show_traceback(session, outcome.error)
     if outcome.interrupted:
         return ExitStatus.INTERRUPTED
     if outcome.error is not None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chatrepl.app.wiring import Session
+from chatrepl.core.errors import TerminatedBySignal, UnexpectedError
 from chatrepl.ui.terminal import keyboard_echo_off
 from chatrepl.ui.toolbar import Toolbar, banner, host_of, toolbar_text
 from chatrepl.ui.views import LazyView
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
     from chatrepl.core.commands.registry import Command
     from chatrepl.core.engine import Engine
+    from chatrepl.core.redact import Redactor
+    from chatrepl.ui.prompt import PromptReader
 
 
 class LazyEngine:
@@ -69,13 +72,15 @@ def run_repl(session: Session) -> int:
 
         return builtin_commands()
 
+    redact = session.redactor  # the toolbar and banner show the URL: never its password
+
     def toolbar() -> Toolbar:
         engine = lazy.ready
         if engine is None:
-            return toolbar_text(resolved.settings, 0)
+            return _redacted(toolbar_text(resolved.settings, 0), redact)
         conversation = engine.conversation
         reading = engine.reading()
-        return toolbar_text(
+        shown = toolbar_text(
             engine.settings,
             conversation.turns,
             name=conversation.name,
@@ -83,11 +88,10 @@ def run_repl(session: Session) -> int:
             meter=reading.text(),
             warn=reading.warn,
         )
+        return _redacted(shown, redact)
 
     def secrets() -> list[str]:
-        engine = lazy.ready
-        key = (engine.settings if engine else resolved.settings).key
-        return [key.value] if key else []
+        return list(redact.secrets)
 
     def models() -> list[str]:
         engine = lazy.ready
@@ -123,7 +127,7 @@ def run_repl(session: Session) -> int:
         output=terminal_out,
     )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
-    environment.stdout.write(banner(settings) + "\n")
+    environment.stdout.write(redact(banner(settings)) + "\n")
     environment.stdout.flush()
     # a model the user picks (now, or by /model later) is remembered for this endpoint,
     # unless a flag, the config or the environment names one anyway
@@ -131,12 +135,32 @@ def run_repl(session: Session) -> int:
     if not settings.model:
         _pick_model(session, lazy.get(), terminal_in, terminal_out)
     _start_warm_up(lazy, session, view)
+    try:
+        _loop(session, reader, lazy, remembering, terminal_in, terminal_out)
+    except TerminatedBySignal:
+        engine = lazy.ready
+        if engine is not None:
+            engine.checkpoint()  # in case the signal cut the last save short
+        raise
+    return 0
+
+
+def _loop(
+    session: Session,
+    reader: PromptReader,
+    lazy: LazyEngine,
+    remembering: bool,
+    terminal_in: Input,
+    terminal_out: Output,
+) -> None:
+    """Read and handle lines until /exit or Ctrl-D."""
+    environment = session.environment
     prefill = ""  # /edit, /editor, or a message that could not be sent
     while True:
         line = reader.read(default=prefill)
         prefill = ""
         if line is None:
-            break
+            return
         engine = lazy.get()
         if not engine.settings.model and line.strip() and not line.startswith("/"):
             _pick_model(session, engine, terminal_in, terminal_out)  # never send without one
@@ -147,18 +171,40 @@ def run_repl(session: Session) -> int:
             if outcome.confirm is not None and reader.confirm(outcome.confirm.question):
                 with keyboard_echo_off(environment.stdin):
                     outcome = engine.handle(outcome.confirm.then)
+        except TerminatedBySignal:
+            raise  # SIGTERM and friends end the run; only Ctrl-C cancels a line
         except KeyboardInterrupt:
             engine.view.info("cancelled")
             continue
+        if isinstance(outcome.error, UnexpectedError) and session.args.debug:
+            show_traceback(session, outcome.error)
         model = engine.settings.model
         if remembering and model and model != before and engine.sources["model"] == "/model":
             from chatrepl.app.model_choice import remember
 
             remember(session.memory, engine.settings.url, model, engine.view)
         if outcome.exit:
-            break
+            return
         prefill = outcome.prefill or ""
-    return 0
+
+
+def _redacted(toolbar: Toolbar, redact: Redactor) -> Toolbar:
+    """The toolbar with the secrets masked, styled fragments and all."""
+    if isinstance(toolbar, str):
+        return redact(toolbar)
+    from prompt_toolkit.formatted_text import FormattedText
+
+    return FormattedText([(part[0], redact(part[1]), *part[2:]) for part in toolbar])
+
+
+def show_traceback(session: Session, error: UnexpectedError) -> None:
+    """--debug: the traceback of a bug the engine survived (redacted, on stderr)."""
+    import traceback
+
+    cause = error.__cause__ or error
+    text = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
+    session.environment.stderr.write(session.redactor(text))
+    session.environment.stderr.flush()
 
 
 def _pick_model(session: Session, engine: Engine, terminal_in: Input, terminal_out: Output) -> None:
@@ -211,6 +257,7 @@ def _start_warm_up(lazy: LazyEngine, session: Session, view: LazyView) -> None:
             import chatrepl.adapters.http  # noqa: F401
             from chatrepl.ui.rich_view import RichView, warm_up
 
+            real = getattr(real, "view", real)  # the rich view inside the redacting one
             if isinstance(real, RichView):
                 warm_up()
 

@@ -22,12 +22,14 @@ from chatrepl.core.dialect import Detected, detect, temperature_problem, think_p
 from chatrepl.core.errors import ConfigError, LocalModelError, TranscriptError
 from chatrepl.core.messages import StreamEvent
 from chatrepl.core.ports import Backend, View
+from chatrepl.core.redact import Redactor
 from chatrepl.core.settings import (
     SETTINGS,
     ConfigFile,
     Layer,
     Resolved,
     Secret,
+    check_plain_http,
     describe,
     from_env,
     resolve,
@@ -95,7 +97,9 @@ def load_settings(
         # the add-on outranks the environment and profiles; a role or a flag (-m) still wins
         layers.insert(len(layers) - (2 if role else 1), addon.layer)
         resolved = resolve(*layers)
-    resolved = resolve_key(resolved, env)
+    from chatrepl.adapters.keycommand import run_key_command
+
+    resolved = resolve_key(resolved, env, run_command=lambda words: run_key_command(words, env=env))
     if addon is not None and addon.key is not None and not resolved.settings.key_env:
         source = addon.layer.origins.get("url", addon.layer.source)
         key_source = f"env {addon.key.source}" if source.startswith("env ") else addon.key.source
@@ -183,8 +187,9 @@ def no_endpoint_help(env: Mapping[str, str]) -> str:
 class LazyBackend:
     """Builds the HTTP backend on first use, so `requests` loads after the first prompt."""
 
-    def __init__(self, resolved: Resolved, *, memory: Any = None) -> None:
+    def __init__(self, resolved: Resolved, env: Mapping[str, str], *, memory: Any = None) -> None:
         self._settings = resolved.settings
+        self._env = env  # proxies and the CA bundle (requests' own env lookup is off)
         self._memory = memory  # an EndpointMemory: parameters this endpoint refused
         self._backend: Any = None
         self._lock = threading.Lock()
@@ -197,6 +202,7 @@ class LazyBackend:
                 url, memory = self._settings.url or "", self._memory
                 self._backend = HttpBackend(
                     self._settings,
+                    env=self._env,
                     refused=memory.refused(url) if memory is not None else (),
                     on_refused=(lambda name: memory.remember_refused(url, name))
                     if memory is not None
@@ -241,15 +247,19 @@ class Session:
         environment: Environment,
         *,
         backend: Callable[[Resolved], Backend] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.args = args
         self.environment = environment
         self._make_backend = backend  # tests hand in a scripted one; else HTTP, built lazily
         self._stack = ExitStack()
         self.one_shot = bool(args.message) or not environment.stdin_isatty
+        # the error boundary shares it: whatever secret is found here is masked there too
+        self.redactor = redactor if redactor is not None else Redactor()
         self.resolved: Resolved
         self.loaded: Transcript | None = None
         self.loaded_from: str | None = None
+        self.notes: list[str] = []  # lines for the user once the view exists
         self.backend: Backend
         self.config: ConfigFile | None = None
         self.index: LazyIndex
@@ -271,7 +281,7 @@ class Session:
         self._stack.close()
 
     def _open(self) -> None:
-        from chatrepl.adapters.config_file import read_config
+        from chatrepl.adapters.config_file import exposed_key_warning, read_config
         from chatrepl.adapters.lazy_index import LazyIndex
         from chatrepl.adapters.paths import index_path, sessions_dir
         from chatrepl.adapters.storage import FileSessionStore
@@ -281,6 +291,9 @@ class Session:
             raise ConfigError("--continue and --load cannot be used together")
         config = read_config(args.config, env)
         self.config = config
+        warning = exposed_key_warning(config)
+        if warning:
+            self.environment.stderr.write(f"chatrepl: {warning}\n")
         self.index = LazyIndex(index_path(env), sessions_dir(env))
         self._stack.callback(self.index.close)
         self.store = FileSessionStore(sessions_dir(env), index=self.index)
@@ -289,11 +302,14 @@ class Session:
         if profile is None and self.loaded is not None:
             profile = self._resumable_profile(self.loaded, config)
         resolved = load_settings(args, env, config, profile=profile)
+        self._register_secrets(resolved)
         if resolved.settings.local:
             resolved = self._start_local(resolved)
+            self._register_secrets(resolved)
         elif not resolved.settings.url:
             raise ConfigError(no_endpoint_help(env))
         check_dialect(resolved)
+        check_plain_http(resolved.settings)
         from chatrepl.adapters.endpoints import EndpointMemory
 
         self.memory = EndpointMemory.in_state_dir(env)
@@ -301,7 +317,7 @@ class Session:
         if self._make_backend is not None:
             self.backend = self._make_backend(self.resolved)
             return
-        backend = LazyBackend(self.resolved, memory=self.memory)
+        backend = LazyBackend(self.resolved, env, memory=self.memory)
         self._stack.callback(backend.close)
         self.backend = backend
 
@@ -323,12 +339,23 @@ class Session:
         result = found() if callable(found) else None
         return result if isinstance(result, Detected) else None
 
+    def _register_secrets(self, resolved: Resolved) -> None:
+        from urllib.parse import urlsplit
+
+        settings = resolved.settings
+        if settings.key is not None:
+            self.redactor.add(settings.key.value)
+        if settings.url:
+            self.redactor.add(urlsplit(settings.url).password)
+
     def _read_transcript(self) -> None:
         if self.args.resume:
-            path = self.store.latest()
-            if path is None:
+            found = self.store.open_latest()
+            if found is None:
                 raise TranscriptError(f"no saved conversation to continue in {self.store.folder}")
-            self.loaded, self.loaded_from = self.store.open(path), str(path)
+            path, self.loaded, skipped = found
+            self.loaded_from = str(path)
+            self.notes += [f"skipped {problem}" for problem in skipped]
         elif self.args.load:
             self.loaded, self.loaded_from = self.store.open(self.args.load), self.args.load
 
@@ -406,6 +433,8 @@ class Session:
         )
         if self.resolved.settings.autosave:
             self.store.sweep()
+        for note in self.notes:
+            engine.view.info(note)
         if self.loaded is not None:
             engine.load(self.loaded, source=f"transcript {self.loaded_from}", keep_flags=True)
             if interactive:  # one-shot output is the reply alone (it may be piped)
@@ -414,21 +443,26 @@ class Session:
                     what = f"continuing {Path(self.loaded_from or '').name}"
                 else:
                     what = f"loaded {self.loaded_from}"
-                engine.view.info(f"{what}: {turns} turn{'s' * (turns != 1)}")
+                line = f"{what}: {turns} turn{'s' * (turns != 1)}"
+                if engine.awaiting_reply:
+                    line += "; the last message has no reply yet — /retry sends it"
+                engine.view.info(line)
         return engine
 
     def view(self, *, plain: bool | None = None) -> View:
         """The view for this run's stdout."""
+        from chatrepl.ui.redacting import RedactingView
         from chatrepl.ui.views import make_view
 
         environment = self.environment
-        return make_view(
+        view = make_view(
             plain=self.resolved.settings.plain if plain is None else plain,
             stdout=environment.stdout,
             stderr=environment.stderr,
             stdout_isatty=environment.stdout_isatty,
             env=environment.env,
         )
+        return RedactingView(view, self.redactor)
 
     def history_path(self) -> Path:
         """Where the prompt keeps its input history."""

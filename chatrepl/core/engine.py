@@ -28,6 +28,7 @@ from chatrepl.core.context_engine import ContextWindow
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.dialect import Detected, temperature_problem, think_problem
 from chatrepl.core.errors import (
+    ApiError,
     AttachmentError,
     ChatReplError,
     CommandError,
@@ -48,6 +49,7 @@ from chatrepl.core.ports import (
 from chatrepl.core.pricing import Price
 from chatrepl.core.reply import Clock, CompareResult, Outcome, Reply, ReplyCollector, drain
 from chatrepl.core.settings import Layer, Resolved, Settings, find_role
+from chatrepl.core.text import needs_repair, repair
 from chatrepl.core.transcript import Transcript, settings_of
 
 # what /continue asks, as a user message that is never stored
@@ -157,6 +159,8 @@ class Engine(ContextWindow):
 
     def set(self, key: str, value: Any, source: str) -> None:
         """Change one setting (from a slash-command), remembering its source."""
+        if isinstance(value, str):
+            value = repair(value)  # it is saved and sent: it must be writable as UTF-8
         self._resolved = self._resolved.with_value(key, value, source)
         self._changed()
 
@@ -236,14 +240,16 @@ class Engine(ContextWindow):
         self._conversation = loaded.conversation
         self._editing = None
         self._warned = False
+        self._changed()
 
     def new_conversation(self) -> None:
-        """Start over; the next save starts a new session file."""
+        """Start over in a new session file (saved at once, so `-c` resumes this one)."""
         self._conversation = Conversation()
         self._editing = None
         self._warned = False
         if self.store is not None:
             self.store.start_new()
+        self._changed()
 
     def fork(self, turn: int | None = None, name: str | None = None) -> Path | None:
         """Go on in a new session file holding this conversation (up to `turn`); the
@@ -290,6 +296,11 @@ class Engine(ContextWindow):
         if removed:
             self._changed()
         return removed
+
+    def checkpoint(self) -> None:
+        """Bring the session file up to date (autosave permitting): the last thing done
+        on the way out, in case a signal cut the previous save short."""
+        self._changed()
 
     def save_now(self) -> str:
         """Write the session file now (even with autosave off), and keep saving after."""
@@ -470,28 +481,41 @@ class Engine(ContextWindow):
             return Outcome(error=exc, prefill=line)
 
     def send(self, text: str, *, replacing: int | None = None) -> Outcome:
-        """A new user message (with the files waiting for it, and any @paths it names);
-        a failed, unanswered one before it is dropped. With `replacing`, the message at
-        that index and everything after it become an earlier branch first.
+        """A new user message (with the files waiting for it, and any @paths it names).
+        One left unanswered before it (a failed turn, a loaded request) is never dropped:
+        the two go together, as one message. With `replacing`, the message at that index
+        and everything after it become an earlier branch first.
 
         Raises (having changed nothing) when an attachment cannot go.
         """
+        if needs_repair(text):
+            text = repair(text)
+            self.view.info("(bytes that were not valid UTF-8 were replaced with \ufffd)")
         mentioned = self._mentioned(text)
         staged = [*self._pending, *mentioned.staged]
         history = self._conversation.messages
         self._check_images(staged, history if replacing is None else history[:replacing])
         for skipped in mentioned.skipped:
             self.view.info(f"skipped {skipped}")
+        content = files_rules.compose(text, staged)
+        attached = tuple(s.attachment for s in staged)
         if replacing is not None:
             self._conversation.replace_from(replacing)
         elif self._conversation.pending_user is not None:
+            unanswered = self._conversation.messages[-1]
             self._conversation.drop_pending_user()
-            if self.interactive:
-                self.view.info("(the unanswered message was dropped; ↑ recalls it)")
-        content = files_rules.compose(text, staged)
-        self._conversation.add_user(content, tuple(s.attachment for s in staged))
+            content = f"{unanswered.content}\n\n{content}"
+            attached = (*unanswered.attachments, *attached)
+            undo = "; /undo removes both" if self.interactive else ""
+            self.view.info(f"(sent together with the unanswered message before it{undo})")
+        self._conversation.add_user(content, attached)
         self._pending = []
         return self._run_turn()
+
+    @property
+    def awaiting_reply(self) -> bool:
+        """Whether the last user message has no reply yet (/retry would send it)."""
+        return self._conversation.pending_user is not None
 
     def retry(self) -> Outcome:
         """Resend the last user message, replacing its reply if it has one (a message just
@@ -525,6 +549,8 @@ class Engine(ContextWindow):
             self._report_empty(reply, hint=False)
             if reply.error is None and not reply.interrupted:
                 self.view.info("(the model had nothing to add)")
+            if reply.signal is not None:
+                raise reply.signal
             return Outcome(error=reply.error, interrupted=reply.interrupted)
         self.view.end_reply(self._priced(reply.stats))
         merged = Message(
@@ -537,6 +563,8 @@ class Engine(ContextWindow):
         if reply.error is not None:
             self.view.error(f"{reply.error} (partial continuation kept)")
         self._changed()
+        if reply.signal is not None:
+            raise reply.signal
         self._check_fill()
         return Outcome(error=reply.error, interrupted=reply.interrupted, reply=merged)
 
@@ -625,9 +653,10 @@ class Engine(ContextWindow):
         self.view.end_reply(None)
         if reply.error is not None:
             self.view.error(self._failure_line(reply.error) if hint else str(reply.error))
-        elif reply.interrupted:
+        elif reply.interrupted and reply.signal is None:
             again = "/retry resends" if hint else "/continue asks again"
-            self.view.info(f"(interrupted before the reply began; {again})")
+            again = f"; {again}" if self.interactive else ""  # one-shot has no commands
+            self.view.info(f"(interrupted before the reply began{again})")
 
     def _run_turn(self, *, force: bool = False, make_room: bool = True) -> Outcome:
         if not force:
@@ -640,25 +669,44 @@ class Engine(ContextWindow):
             self.view.error(self._failure_line(exc))
             self._changed()  # the message is kept for /retry
             return Outcome(error=exc)
-        reply = self._stream(payload)
-        if not reply.text and (reply.error is not None or reply.interrupted):
-            if is_overflow(reply.error):
-                return self._overflowed(reply, make_room=make_room)
-            self._report_empty(reply)
-            self._changed()  # the pending message is kept for /retry
-            return Outcome(error=reply.error, interrupted=reply.interrupted)
-        self.view.end_reply(self._priced(reply.stats))
-        message = self._conversation.add_assistant(
-            reply.text, reasoning=reply.reasoning, stats=reply.stats
-        )
-        if reply.error is not None:
-            self.view.error(f"{reply.error} (partial reply kept)")
-        self._changed()
+        message: Message | None = None
+        overflowed = False
+        try:
+            reply = _never_empty(self._stream(payload))
+            if not reply.text and reply.signal is None and is_overflow(reply.error):
+                overflowed = True  # made room for, or reported, below
+            else:
+                if reply.text:
+                    # kept before anything is drawn: drawing can fail (a closed terminal)
+                    message = self._conversation.add_assistant(
+                        reply.text, reasoning=reply.reasoning, stats=reply.stats
+                    )
+                self._show_outcome(reply)
+        finally:
+            if not overflowed:
+                self._changed()  # whatever happened, the file holds it before the next prompt
+        if overflowed:
+            return self._overflowed(reply, make_room=make_room)
+        if reply.signal is not None:
+            raise reply.signal  # saved: now the process may end
         self._check_fill()
         return Outcome(error=reply.error, interrupted=reply.interrupted, reply=message)
 
+    def _show_outcome(self, reply: Reply) -> None:
+        if not reply.text:  # the message stays pending for /retry
+            self._report_empty(reply)
+            return
+        self.view.end_reply(self._priced(reply.stats))
+        if reply.error is not None:
+            kept = "partial reply kept — /retry" if self.interactive else "partial reply kept"
+            self.view.error(f"{reply.error}; {kept}")
+
     def _failure_line(self, failure: ChatReplError) -> str:
-        return f"{failure} — /retry resends your message" if self.interactive else str(failure)
+        if not self.interactive:
+            return str(failure)
+        if getattr(failure, "retry_after", None):
+            return f"{failure} — /retry when ready"
+        return f"{failure} — /retry resends your message"
 
     def _changed(self) -> None:
         """Autosave: a failure is reported, never fatal to the session."""
@@ -668,8 +716,19 @@ class Engine(ContextWindow):
             self.keep_images()
             self.store.save(self._conversation, settings_of(self.settings))
         except (TranscriptError, AttachmentError) as exc:
-            self.view.error(f"autosave failed: {exc}")
+            self.view.error(f"autosave failed: {exc} (the conversation is still here)")
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _never_empty(reply: Reply) -> Reply:
+    """A reply with nothing in it is an error: an empty assistant message would be sent
+    back next turn (some servers refuse it) and would look like an answer."""
+    if reply.error is not None or reply.interrupted or reply.text:
+        return reply
+    reason = reply.stats.finish_reason
+    what = f"finish reason '{reason}'" if reason else "no finish reason"
+    stats = replace(reply.stats, finish_reason="error")
+    return replace(reply, stats=stats, error=ApiError(f"the model sent an empty reply ({what})"))

@@ -50,10 +50,18 @@ class CommandError(ChatReplError):
 class ApiError(ChatReplError):
     """The server answered with an error (HTTP status, or an error event in the stream)."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the server asked to wait (too long to wait)
 
 
 class TransportError(ChatReplError):
@@ -91,6 +99,28 @@ class EditorError(ChatReplError):
     """$VISUAL/$EDITOR is missing, or failed; the input is unchanged."""
 
     exit_status = ExitStatus.USAGE
+
+
+class UnexpectedError(ChatReplError):
+    """A bug met while a reply was on its way: shown as one line, the session goes on.
+
+    The original exception is its `__cause__`, for `--debug` to show.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(
+            f"internal error: {type(cause).__name__}: {cause} (run with --debug for the traceback)"
+        )
+        self.__cause__ = cause
+
+
+class TerminatedBySignal(KeyboardInterrupt):
+    """SIGTERM, SIGHUP or SIGQUIT arrived: stop like Ctrl-C (the partial reply is kept and
+    saved), then leave with 128 + the signal number instead of carrying on."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class ContextError(ChatReplError):

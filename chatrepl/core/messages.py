@@ -88,6 +88,8 @@ class Message:
     @property
     def images(self) -> tuple[Attachment, ...]:
         """The attachments sent as image content parts."""
+        if not self.attachments:  # nearly every message: each turn asks this of all of them
+            return ()
         return tuple(a for a in self.attachments if a.is_image)
 
     def to_api(self, image_url: ImageUrl | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chatrepl.core.errors import ChatReplError
+from chatrepl.core.errors import ChatReplError, TerminatedBySignal, UnexpectedError
 from chatrepl.core.messages import (
     Finish,
     Message,
@@ -28,6 +28,7 @@ from chatrepl.core.messages import (
     Usage,
     UsageReport,
 )
+from chatrepl.core.text import needs_repair, repair
 
 Clock = Callable[[], float]
 Shown = TextDelta | ReasoningDelta
@@ -35,13 +36,18 @@ Shown = TextDelta | ReasoningDelta
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A finished, failed or interrupted reply: what arrived and how it ended."""
+    """A finished, failed or interrupted reply: what arrived and how it ended.
+
+    `signal` is set when a termination signal stopped it: the caller saves what arrived,
+    then re-raises it so the process ends.
+    """
 
     text: str
     reasoning: str
     stats: TurnStats
     error: ChatReplError | None = None
     limits: RateLimits | None = None  # the server's rate-limit headers, when it sent them
+    signal: TerminatedBySignal | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -97,6 +103,8 @@ class ReplyCollector:
         if isinstance(event, TextDelta | ReasoningDelta):
             if self._first is None:
                 self._first = self._clock()
+            if needs_repair(event.text):  # any backend: what is kept must be writable
+                event = type(event)(repair(event.text))
             (self._text if isinstance(event, TextDelta) else self._reasoning).append(event.text)
             return event
         if isinstance(event, UsageReport):
@@ -112,7 +120,13 @@ class ReplyCollector:
         """The answer so far."""
         return "".join(self._text)
 
-    def result(self, *, error: ChatReplError | None = None, interrupted: bool = False) -> Reply:
+    def result(
+        self,
+        *,
+        error: ChatReplError | None = None,
+        interrupted: bool = False,
+        signal: TerminatedBySignal | None = None,
+    ) -> Reply:
         """The reply as it stands, with its stats."""
         stats = TurnStats(
             model=self.model,
@@ -127,7 +141,7 @@ class ReplyCollector:
             truncated=not interrupted and self.finish is None,
             params=self.params,
         )
-        return Reply(self.text, "".join(self._reasoning), stats, error, self.limits)
+        return Reply(self.text, "".join(self._reasoning), stats, error, self.limits, signal)
 
 
 def drain(
@@ -141,12 +155,15 @@ def drain(
     """Read a stream to its end into `collector`; Ctrl-C or `cancelled` stops it.
 
     `show` gets the text and reasoning to display, `notice` the backend's notices.
-    An expected failure ends the reply with its error (what arrived is kept); the
-    stream is always closed, which aborts the HTTP request when it stopped early.
+    An expected failure ends the reply with its error (what arrived is kept), and so
+    does an unexpected one (as `UnexpectedError`); SIGTERM and friends stop it like
+    Ctrl-C and are handed back in `Reply.signal`. The stream is always closed, which
+    aborts the HTTP request when it stopped early.
     """
     events: Iterator[StreamEvent] | None = None
     error: ChatReplError | None = None
     interrupted = False
+    stopped_by: TerminatedBySignal | None = None
     try:
         # inside the try: a backend may fail (or be interrupted) before streaming
         events = open_stream()
@@ -161,15 +178,22 @@ def drain(
             shown = collector.feed(event)
             if shown is not None and show is not None:
                 show(shown)
+    except TerminatedBySignal as exc:
+        interrupted, stopped_by = True, exc
     except KeyboardInterrupt:
         interrupted = True
     except ChatReplError as exc:
         error = exc
+    except Exception as exc:  # a bug must cost the reply, never the session
+        error = UnexpectedError(exc)
     finally:
         close = getattr(events, "close", None)
         if close is not None:
-            close()
-    return collector.result(error=error, interrupted=interrupted)
+            try:
+                close()
+            except Exception as exc:  # closing must not lose what arrived
+                error = error or UnexpectedError(exc)
+    return collector.result(error=error, interrupted=interrupted, signal=stopped_by)
 
 
 @dataclass(frozen=True, slots=True)

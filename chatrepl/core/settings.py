@@ -8,9 +8,12 @@ A profile named on the command line is itself a flag, so it outranks the environ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import ipaddress
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from chatrepl.core.dialect import DIALECTS, parse_dialect, parse_think
 from chatrepl.core.errors import ConfigError
@@ -20,7 +23,13 @@ if TYPE_CHECKING:  # the price and window tables load with a config file that ha
     from chatrepl.core.pricing import Price
 
 TEMPERATURE_RANGE = (0.0, 2.0)
-DEFAULT_TIMEOUT = 600.0
+CONNECT_TIMEOUT = 10.0
+STREAM_TIMEOUT = 120.0  # streaming: the longest silence between two bytes of a reply
+WHOLE_REPLY_TIMEOUT = 600.0  # --no-stream: the whole reply is written at once, at the end
+MAX_TIMEOUT = 86400.0  # a day; beyond it the socket layer overflows (1e308, inf)
+DEFAULT_RETRIES = 2
+MAX_RETRIES = 10
+QUOTES = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb`"  # straight, curly and guillemets
 # Models that take image input unless the config says otherwise (`image_models`):
 # Heroku's Claude 4.5 / 4.6 ids, and the well-known vision families elsewhere.
 DEFAULT_IMAGE_MODELS = (
@@ -58,6 +67,32 @@ class Secret:
 
     def __str__(self) -> str:
         return self.masked()
+
+    @property
+    def origin(self) -> str:
+        """Where it came from, for messages: `$INFERENCE_KEY`, or a file or command."""
+        name = self.source
+        return f"${name}" if name.replace("_", "").isalnum() and name.upper() == name else name
+
+
+def parse_key(value: Any) -> str:
+    """An API key: printable ASCII once surrounding whitespace and quotes are stripped.
+
+    The error never repeats the value: it is a secret, however mangled.
+    """
+    if not isinstance(value, str):
+        raise ValueError("a string")
+    key = value.strip().strip(QUOTES).strip()
+    if not key:
+        raise ValueError("a key, not an empty string")
+    for position, char in enumerate(key, 1):
+        if not "!" <= char <= "~":
+            what = {"\n": "a line break", "\r": "a line break", "\t": "a tab", " ": "a space"}
+            kind = what.get(char) or (
+                "a non-ASCII character" if ord(char) > 127 else "a control character"
+            )
+            raise ValueError(f"printable ASCII, but character {position} is {kind}")
+    return key
 
 
 # --- validation: one function per kind of value, shared by config, flags and commands
@@ -100,21 +135,84 @@ def parse_max_tokens(value: Any) -> int | None:
 
 
 def parse_timeout(value: Any) -> float:
-    """A positive number of seconds."""
-    t = _number(value)
-    if t <= 0:
-        raise ValueError("a positive number of seconds")
+    """A positive number of seconds, at most a day."""
+    try:
+        t = _number(value)
+    except ValueError:
+        t = math.nan
+    if not 0 < t <= MAX_TIMEOUT:  # also refuses nan and inf
+        raise ValueError(f"a number of seconds above 0 and up to {MAX_TIMEOUT:g}")
     return t
 
 
+def parse_retries(value: Any) -> int:
+    """How many times to retry a failed request: a whole number from 0 to 10."""
+    if isinstance(value, bool):
+        raise ValueError(f"a whole number from 0 to {MAX_RETRIES}")
+    try:
+        n = int(value.strip()) if isinstance(value, str) else value
+    except ValueError:
+        n = None
+    if not isinstance(n, int) or not 0 <= n <= MAX_RETRIES:
+        raise ValueError(f"a whole number from 0 to {MAX_RETRIES}")
+    return n
+
+
+def parse_command(value: Any) -> tuple[str, ...]:
+    """A command as a list of words (run without a shell): ["pass", "show", "x"]."""
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
+        raise ValueError('a list of words like ["pass", "show", "heroku/inference"]')
+    if not all(isinstance(word, str) and word and "\0" not in word for word in value):
+        raise ValueError("a list of non-empty strings")
+    return tuple(value)
+
+
 def parse_url(value: Any) -> str:
-    """An http(s) URL; a trailing `/` or `/v1` is accepted and dropped later."""
+    """An http(s) URL with a host (and a valid port); `/` or `/v1` at the end is fine."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("an http:// or https:// URL")
     url = value.strip()
     if not url.lower().startswith(("http://", "https://")):
         raise ValueError("an http:// or https:// URL")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise ValueError("a URL without spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port out of range or not a number
+    except ValueError as exc:
+        raise ValueError(f"a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValueError("an http:// or https:// URL with a host name")
+    del port
     return url
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether `host` is this machine (localhost, 127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_plain_http(settings: Settings) -> None:
+    """Refuse to send a key over plain http:// to another machine unless allowed."""
+    url, key = settings.url, settings.key
+    if not url or key is None or not key.value or settings.allow_insecure_http:
+        return
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http" or is_loopback(parts.hostname):
+        return
+    raise ConfigError(
+        f"refusing to send the API key over plain http:// to {parts.hostname}: anyone on "
+        "the network could read it; use https://, or --allow-insecure-http "
+        "(allow_insecure_http = true) if you trust this network"
+    )
 
 
 def parse_text(value: Any) -> str:
@@ -214,10 +312,6 @@ def parse_auto_compact(value: Any) -> str:
     return text
 
 
-def _not_configurable(value: Any) -> Any:
-    raise ValueError("not settable here")
-
-
 # --- the table of settings --------------------------------------------------------
 
 _NO_CONST: Any = object()
@@ -242,6 +336,7 @@ class SettingSpec:
     shown: bool = False  # a row of /settings
     stored: bool = False  # recorded in transcripts (never the URL or the key)
     merges: bool = False  # a table: each layer adds keys; its flag may be repeated
+    number: bool = False  # a config file must give a TOML number, not a string like "10"
 
     @property
     def takes_value(self) -> bool:
@@ -272,10 +367,16 @@ class Settings:
         shown=True,
     )
     key: Secret | None = _setting(
-        None, _not_configurable, "the API key (only from the environment)", config=False, shown=True
+        None,
+        lambda value: Secret(parse_key(value), "the config file"),
+        "the API key (environment, key_env, key_command, or the config file)",
+        shown=True,
     )
     key_env: str | None = _setting(
         None, parse_text, "read the API key from $VAR", flags=("--key-env",), metavar="VAR"
+    )
+    key_command: tuple[str, ...] | None = _setting(
+        None, parse_command, "a command that prints the API key (run without a shell)"
     )
     model: str | None = _setting(
         None,
@@ -295,6 +396,7 @@ class Settings:
         metavar="X",
         shown=True,
         stored=True,
+        number=True,
     )
     max_tokens: int | None = _setting(
         None,
@@ -304,6 +406,7 @@ class Settings:
         metavar="N|off",
         shown=True,
         stored=True,
+        number=True,
     )
     system: str | None = _setting(
         None,
@@ -355,13 +458,31 @@ class Settings:
         const=False,
         shown=True,
     )
-    timeout: float = _setting(
-        DEFAULT_TIMEOUT,
+    timeout: float | None = _setting(
+        None,
         parse_timeout,
-        f"read timeout (default {DEFAULT_TIMEOUT:g})",
+        f"read timeout: the longest wait for the server (default {STREAM_TIMEOUT:g} s "
+        f"between bytes of a stream, {WHOLE_REPLY_TIMEOUT:g} s with --no-stream)",
         flags=("--timeout",),
         metavar="SECONDS",
         shown=True,
+        number=True,
+    )
+    max_retries: int = _setting(
+        DEFAULT_RETRIES,
+        parse_retries,
+        f"retries of a failed request (default {DEFAULT_RETRIES}; 0 to {MAX_RETRIES})",
+        flags=("--max-retries",),
+        metavar="N",
+        shown=True,
+        number=True,
+    )
+    allow_insecure_http: bool = _setting(
+        False,
+        parse_boolean,
+        "send the key over plain http:// to a host that is not this machine",
+        flags=("--allow-insecure-http",),
+        const=True,
     )
     plain: bool = _setting(
         False, parse_boolean, "no markdown rendering or colour", flags=("--plain",), const=True
@@ -464,10 +585,15 @@ class Layer:
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """Effective settings plus, for every key, the layer it came from."""
+    """Effective settings plus, for every key, the layer it came from.
+
+    `ranks` numbers those layers (later is higher), so the key can be taken from
+    whichever of `key`, `key_env` and `key_command` was set last.
+    """
 
     settings: Settings
     sources: Mapping[str, str]
+    ranks: Mapping[str, int] = field(default_factory=dict)
 
     def with_value(self, key: str, value: Any, source: str) -> Resolved:
         """A copy with one setting changed, e.g. by a slash-command."""
@@ -476,7 +602,8 @@ class Resolved:
             value = dict(value) if value else None
             sources = {k: v for k, v in sources.items() if not k.startswith(f"{key}.")}
             sources.update({f"{key}.{sub}": source for sub in value or {}})
-        return Resolved(replace(self.settings, **{key: value}), sources)
+        rank = max(self.ranks.values(), default=0) + 1
+        return Resolved(replace(self.settings, **{key: value}), sources, {**self.ranks, key: rank})
 
     def with_param(self, name: str, value: Any, source: str) -> Resolved:
         """A copy with one request parameter set (or removed, for None)."""
@@ -490,7 +617,7 @@ class Resolved:
             sources[f"params.{name}"] = source
         sources["params"] = source
         settings = replace(self.settings, params=params or None)
-        return Resolved(settings, sources)
+        return Resolved(settings, sources, self.ranks)
 
 
 def resolve(*layers: Layer) -> Resolved:
@@ -501,7 +628,8 @@ def resolve(*layers: Layer) -> Resolved:
     """
     values: dict[str, Any] = {}
     sources = {name: "default" for name in SETTING_NAMES}
-    for layer in layers:
+    ranks: dict[str, int] = {}
+    for rank, layer in enumerate(layers, 1):
         for key, value in layer.values.items():
             if SPECS[key].merges and value is not None:
                 values[key] = {**(values.get(key) or {}), **value} or None
@@ -509,7 +637,8 @@ def resolve(*layers: Layer) -> Resolved:
             else:
                 values[key] = value
             sources[key] = layer.origin(key)
-    return Resolved(Settings(**values), sources)
+            ranks[key] = rank
+    return Resolved(Settings(**values), sources, ranks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,10 +652,17 @@ class ConfigFile:
     roles: Mapping[str, Layer] = field(default_factory=dict)
     windows: Mapping[str, int] = field(default_factory=dict)  # [models."NAME"] context
     prices: Mapping[str, Price] = field(default_factory=dict)  # [prices."NAME"]
+    path: str = ""
 
     def role(self, name: str) -> Layer:
         """The named role's layer, or a ConfigError naming the closest one."""
         return find_role(self.roles, name)
+
+    @property
+    def holds_key(self) -> bool:
+        """Whether a literal API key is written in it (its permissions then matter)."""
+        layers = [self.base, *self.profiles.values()]
+        return any(layer.values.get("key") is not None for layer in layers)
 
     def profile(self, name: str) -> Layer:
         """The named profile's layer, or a ConfigError naming the closest one."""
@@ -567,11 +703,27 @@ def _validate_table(
             except ValueError as exc:
                 raise ConfigError(f"{path}: [{where}{key}] {exc}") from None
             continue
+        shown = "the value given" if key == "key" else _short(raw)  # never echo a key
+        if SPECS[key].number and isinstance(raw, str) and not _is_off(raw, key):
+            raise ConfigError(
+                f"{path}: '{where}{key}' must be a number, not a string ({shown}); drop the quotes"
+            )
         try:
             values[key] = allowed[key](raw)
-        except ValueError as exc:
-            raise ConfigError(f"{path}: '{where}{key}' must be {exc}, not {raw!r}") from None
+        except (ValueError, OverflowError) as exc:
+            raise ConfigError(f"{path}: '{where}{key}' must be {exc}, not {shown}") from None
+        if key == "key":
+            values[key] = Secret(values[key].value, path)
     return values
+
+
+def _is_off(raw: str, key: str) -> bool:
+    return key == "max_tokens" and raw.strip().lower() in {"off", "none"}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _roles(table: Any, *, path: str) -> dict[str, Layer]:
@@ -625,7 +777,7 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
             raise ConfigError(f"{path}: 'profiles.{name}' must be a table [profiles.{name}]")
         values = _validate_table(table, path=path, where=f"profiles.{name}.")
         profiles[name] = Layer(f"config {path} [profiles.{name}]", {**values, "profile": name})
-    config = ConfigFile(base, profiles, default_profile, roles, windows, prices)
+    config = ConfigFile(base, profiles, default_profile, roles, windows, prices, path=path)
     for layer in (base, *profiles.values()):
         role = layer.values.get("role")
         if role is not None and role not in roles:
@@ -643,7 +795,7 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
 
 URL_VARS = SPECS["url"].env
 MODEL_VARS = SPECS["model"].env
-KEY_VARS = ("INFERENCE_KEY", "OPENAI_API_KEY")  # the key is no setting row: it is a Secret
+KEY_VARS = ("INFERENCE_KEY", "OPENAI_API_KEY")  # the default places to look for the key
 
 
 def _first_set(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -670,17 +822,48 @@ def from_env(env: Mapping[str, str]) -> Layer:
     return Layer("env", values, origins)
 
 
-def resolve_key(resolved: Resolved, env: Mapping[str, str]) -> Resolved:
-    """Look the API key up in the environment (by `key_env` if set) and attach it."""
-    key_env = resolved.settings.key_env
-    names = (key_env,) if key_env else KEY_VARS
+def resolve_key(
+    resolved: Resolved,
+    env: Mapping[str, str],
+    *,
+    run_command: Callable[[Sequence[str]], str] | None = None,
+) -> Resolved:
+    """Attach the API key: from `key_env`, `key_command` or a literal `key`, whichever was
+    set last, else from $INFERENCE_KEY or $OPENAI_API_KEY. Every key is validated."""
+    settings = resolved.settings
+    given = [
+        name
+        for name in ("key", "key_command", "key_env")  # ties: the most explicit one last
+        if getattr(settings, name) is not None
+    ]
+    chosen = max(given, key=lambda name: resolved.ranks.get(name, 0), default=None)
+    if chosen == "key" and settings.key is not None:
+        source = resolved.sources["key"]
+        return resolved.with_value("key", _checked_key(settings.key.value, source), source)
+    if chosen == "key_command" and settings.key_command is not None:
+        if run_command is None:
+            raise ConfigError("key_command cannot be run here")
+        words = settings.key_command
+        output = run_command(words)
+        source = f"key_command {words[0]}"
+        secret = _checked_key(output, f"the output of key_command {words[0]!r}", source)
+        return resolved.with_value("key", secret, source)
+    names = (settings.key_env,) if chosen == "key_env" and settings.key_env else KEY_VARS
     found = _first_set(env, names)
     if found is None:
-        if key_env:
-            raise ConfigError(f"key_env names ${key_env}, but it is not set")
+        if chosen == "key_env":
+            raise ConfigError(f"key_env names ${settings.key_env}, but it is not set")
         return resolved
     name, value = found
-    return resolved.with_value("key", Secret(value, name), f"env {name}")
+    return resolved.with_value("key", _checked_key(value, f"${name}", name), f"env {name}")
+
+
+def _checked_key(value: str, where: str, source: str | None = None) -> Secret:
+    try:
+        key = parse_key(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where} is not a usable API key: it must be {exc}") from None
+    return Secret(key, source or where)
 
 
 def api_base(url: str) -> str:
@@ -692,9 +875,18 @@ def api_base(url: str) -> str:
     return base + "/v1"
 
 
+def read_timeout(settings: Settings, *, streaming: bool) -> float:
+    """Seconds to wait for the server: between bytes of a stream, or for a whole reply."""
+    if settings.timeout is not None:
+        return settings.timeout
+    return STREAM_TIMEOUT if streaming else WHOLE_REPLY_TIMEOUT
+
+
 def describe(key: str, value: Any) -> str:
     """A setting's value as /settings shows it."""
     if value is None:
+        if key == "timeout":
+            return f"{STREAM_TIMEOUT:g} s ({WHOLE_REPLY_TIMEOUT:g} s no-stream)"
         if key == "params":
             return "(none: /set KEY VALUE)"
         return "off" if key in {"max_tokens", "system", "role", "think"} else "(not set)"

@@ -38,6 +38,7 @@ from chatrepl.core.errors import TranscriptError
 from chatrepl.core.messages import Attachment, Compaction, ImageUrl, Message, TurnStats, Usage
 from chatrepl.core.params import KNOWN_KEYS
 from chatrepl.core.settings import SPECS, STORED_SETTINGS, Settings
+from chatrepl.core.text import repair
 
 if TYPE_CHECKING:
     from chatrepl.core.branches import Branch, Fork
@@ -398,7 +399,10 @@ def _typed(value: Any, kind: type, where: str) -> Any:
         return float(value)
     if kind is int and isinstance(value, int) and not isinstance(value, bool):
         return value
-    if kind in (str, bool) and isinstance(value, kind):
+    if kind is str and isinstance(value, str):
+        # JSON can spell a lone surrogate ("\\ud800"), which no file can hold
+        return repair(value)
+    if kind is bool and isinstance(value, bool):
         return value
     names = {float: "a number", int: "a whole number", str: "a string", bool: "true or false"}
     raise _Bad(f"{where} must be {names[kind]}, not {_short(value)}")
@@ -539,8 +543,10 @@ def _settings(data: Any) -> dict[str, Any]:
             continue
         try:
             value = SPECS[key].parse(value)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise _Bad(f"setting '{key}' must be {exc}, not {_short(value)}") from None
+        if isinstance(value, str):
+            value = repair(value)
         if value is not None:
             out[key] = value
     return out
@@ -584,7 +590,7 @@ def _from_chatrepl(doc: dict[str, Any], upgrades: Mapping[int, Upgrade]) -> Tran
 
 def _text_content(content: Any, number: int) -> str:
     if isinstance(content, str):
-        return content
+        return repair(content)
     if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
         texts = []
         for part in content:
@@ -592,7 +598,7 @@ def _text_content(content: Any, number: int) -> str:
             if kind != "text" or not isinstance(part.get("text"), str):
                 raise _Bad(f"message {number}: only text content is supported, not {_short(kind)}")
             texts.append(part["text"])
-        return "".join(texts)
+        return repair("".join(texts))
     raise _Bad(f"message {number} has no text content (tool calls are not supported)")
 
 

@@ -9,6 +9,8 @@ from prompt_toolkit.completion import WordCompleter
 from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
 
+from chatrepl.core.errors import TerminatedBySignal
+
 
 class ChoiceReader:
     """Asks for a number or a name; Tab completes the names."""
@@ -28,5 +30,7 @@ class ChoiceReader:
         """The typed answer; None on Ctrl-C or Ctrl-D (the user declined to choose)."""
         try:
             return self._session.prompt(prompt)
+        except TerminatedBySignal:
+            raise  # SIGTERM and friends end the run, not just the choice
         except (KeyboardInterrupt, EOFError):
             return None

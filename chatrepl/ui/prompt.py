@@ -1,14 +1,18 @@
 """The prompt_toolkit adapter: reads one message at a time.
 
 Enter sends; Esc Enter (Meta+Enter) inserts a newline; a bracketed paste with newlines
-stays one message; Ctrl-X Ctrl-E opens the input in $VISUAL/$EDITOR. History persists
-in the state folder (mode 0600) and never stores a line that holds an API key. Tab
-completes slash-commands, model names, roles, parameter names and file paths (after
-the file commands, and after an `@` in a message).
+stays one message, read in one piece however large (`ui.paste`); Ctrl-Z suspends (and
+`fg` redraws the prompt); Ctrl-Space, which terminals send as NUL, does nothing (by
+default it starts a selection that the next keys silently replace); Ctrl-X Ctrl-E
+opens the input in $VISUAL/$EDITOR. History persists in the state folder (mode 0600)
+and never stores a line that holds an API key. Tab completes slash-commands, model
+names, roles, parameter names and file paths (after the file commands, and after an
+`@` in a message).
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -24,7 +28,9 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
 from chatrepl.core.commands.registry import Command
-from chatrepl.core.errors import ChatReplError
+from chatrepl.core.errors import ChatReplError, TerminatedBySignal
+from chatrepl.core.text import repair
+from chatrepl.ui.paste import fast_paste
 
 # Shapes of API keys (Heroku `inf-`, OpenAI `sk-`, and long bearer-looking tokens).
 KEY_PATTERN = re.compile(r"\b(?:inf|sk|sk-proj|hf|gsk|xai)-[A-Za-z0-9_\-]{16,}")
@@ -42,10 +48,15 @@ class SecretFilteringHistory(FileHistory):
         self._secrets = secrets
 
     def store_string(self, string: str) -> None:
-        """Append to the file unless the line holds a key."""
+        """Append to the file unless the line holds a key (bytes that were not UTF-8,
+        which the file cannot hold, are stored as U+FFFD)."""
         if KEY_PATTERN.search(string) or any(s and s in string for s in self._secrets()):
             return
-        super().store_string(string)
+        # FileHistory's format, in one write: it writes each line on its own, which
+        # takes a quarter of a second for a 5 MB paste
+        lines = "".join(f"+{line}\n" for line in repair(string).split("\n"))
+        with open(self.filename, "ab") as history:
+            history.write(f"\n# {datetime.datetime.now()}\n{lines}".encode())
 
 
 class ChatCompleter(Completer):
@@ -74,8 +85,9 @@ class ChatCompleter(Completer):
         """Yield completions for the text before the cursor."""
         text = document.text_before_cursor
         if not text.startswith("/") or text.startswith("//"):
-            # `@path` anywhere in a message attaches that file
-            word = re.split(r"\s", text)[-1]
+            # `@path` anywhere in a message attaches that file; only the last word is
+            # looked at (splitting a 5 MB paste into words took most of a second)
+            word = "" if not text or text[-1].isspace() else text.rsplit(None, 1)[-1]
             if word.startswith("@") and not word.startswith('@"'):
                 yield from self._path_words(word[1:], complete_event)
             return
@@ -122,6 +134,10 @@ def _key_bindings(edit: Edit | None) -> KeyBindings:
     @bindings.add("escape", "enter")
     def _newline(event):  # type: ignore[no-untyped-def]
         event.current_buffer.insert_text("\n")
+
+    @bindings.add("c-@")  # Ctrl-Space arrives as NUL
+    def _nothing(event: KeyPressEvent) -> None:
+        pass
 
     if edit is not None:
 
@@ -182,15 +198,19 @@ class PromptReader:
             bottom_toolbar=lambda: toolbar(),
             prompt_continuation=lambda width, line, soft: "." * (width - 1) + " ",
             enable_history_search=False,
+            enable_suspend=True,  # Ctrl-Z: back to the shell; `fg` redraws
             input=input,  # None: the current app session's (tests pass a pipe)
             output=output,
         )
+        fast_paste(self._session.input)
 
     def read(self, default: str = "") -> str | None:
         """The next message or command (`default` already typed, the cursor at its end).
         Ctrl-C clears the line (returns "")."""
         try:
             return self._session.prompt("> ", default=default)
+        except TerminatedBySignal:
+            raise  # SIGTERM and friends end the run; only Ctrl-C clears the line
         except KeyboardInterrupt:
             return ""
         except EOFError:
@@ -201,6 +221,8 @@ class PromptReader:
         asker: PromptSession[str] = PromptSession(input=self._input, output=self._output)
         try:
             answer = asker.prompt(f"{question} [y/N] ")
+        except TerminatedBySignal:
+            raise
         except (KeyboardInterrupt, EOFError):
             return False
         return answer.strip().lower() in ("y", "yes")

@@ -20,6 +20,7 @@ from chatrepl.adapters.http import HttpBackend, retry_delay
 from chatrepl.core.errors import ApiError, TransportError
 from chatrepl.core.messages import (
     Finish,
+    Notice,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -122,6 +123,88 @@ def test_refused_key_names_its_variable_and_never_shows_it(
         list(backend.stream(chat()))
     assert KEY not in str(echoed.value) and "Incorrect API key" in str(echoed.value)
     assert KEY not in repr(backend) and KEY not in repr(backend.settings)
+
+
+def test_netrc_is_never_read_with_no_key_or_after_a_same_host_redirect(
+    fake_server: FakeServer, make_backend: MakeBackend, isolated_env: Path
+) -> None:
+    netrc = isolated_env / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password from-netrc\n")
+    netrc.chmod(0o600)
+    list(make_backend(key=None).stream(chat()))
+    assert "authorization" not in fake_server.requests[-1].headers  # not Basic from netrc
+    fake_server.enqueue(Reply(status=307, headers={"Location": "/v1/chat/completions?moved=1"}))
+    list(make_backend().stream(chat()))
+    first, second = fake_server.requests[-2:]
+    assert second.path == "/v1/chat/completions" and second.body == first.body  # followed
+    assert second.headers["authorization"] == f"Bearer {KEY}"  # the key, not netrc's login
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_origin_is_not_followed(
+    fake_server: FakeServer, make_backend: MakeBackend, status: int
+) -> None:
+    with FakeServer() as elsewhere:
+        target = elsewhere.url.replace("127.0.0.1", "localhost") + "/collect"
+        fake_server.enqueue(Reply(status=status, headers={"Location": target}))
+        with pytest.raises(TransportError) as caught:
+            list(make_backend().stream(chat("my secret plans")))
+        assert elsewhere.requests == []  # the conversation went nowhere else
+    message = str(caught.value)
+    assert f"redirected the request to {target} (HTTP {status}); not followed" in message
+    assert len(fake_server.requests) == 1 and KEY not in message
+
+
+def test_a_same_origin_redirect_that_would_turn_a_post_into_a_get_is_refused(
+    fake_server: FakeServer, make_backend: MakeBackend
+) -> None:
+    fake_server.enqueue(Reply(status=302, headers={"Location": "/elsewhere"}))
+    with pytest.raises(TransportError, match=r"/elsewhere \(HTTP 302\); not followed"):
+        list(make_backend().stream(chat()))
+    assert len(fake_server.requests) == 1
+
+
+def test_proxies_come_from_the_environment_mapping(
+    fake_server: FakeServer, make_backend: MakeBackend
+) -> None:
+    with FakeServer() as proxy:  # a plain-http proxy gets the absolute URL as its path
+        env = {"http_proxy": proxy.url, "no_proxy": "example.invalid"}
+        list(make_backend(env=env).stream(chat()))
+        assert len(proxy.requests) == 1 and fake_server.requests == []
+        bypass = {"HTTP_PROXY": proxy.url, "NO_PROXY": "localhost,127.0.0.1"}
+        list(make_backend(env=bypass).stream(chat()))
+        assert len(proxy.requests) == 1 and len(fake_server.requests) == 1
+
+
+ECHOES = {
+    "error event": lambda echo: Reply(chunks=[sse_event({"error": {"message": echo}})]),
+    "200 error body": lambda echo: Reply(body={"error": echo}),
+    "malformed event": lambda echo: Reply(chunks=[b"data: {not json " + echo.encode() + b"\n\n"]),
+    "not JSON": lambda echo: Reply(body=b"oops " + echo.encode(), content_type="application/json"),
+    "HTML 500": lambda echo: Reply(
+        status=500, body="<html>" + "x" * 130 + echo + "</html>", content_type="text/html"
+    ),
+    "in the reply": lambda echo: Reply.text(f"Your header was {echo}.", chunk_size=3),
+    "404 URL": lambda echo: Reply.error(404, echo),
+}
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
+@pytest.mark.parametrize("fault", list(ECHOES))
+def test_an_echoed_authorization_header_never_shows_the_key(
+    fake_server: FakeServer, make_backend: MakeBackend, fault: str, stream: bool
+) -> None:
+    echo = f"Authorization: Bearer {KEY}"
+    fake_server.enqueue(ECHOES[fault](echo))
+    seen: list[StreamEvent] = []
+    try:
+        seen.extend(make_backend(max_retries=0).stream(chat(stream=stream)))
+        shown = text_of(seen)
+    except (ApiError, TransportError) as exc:
+        shown = text_of(seen) + str(exc)
+    assert shown
+    for size in (8, len(KEY)):
+        assert not any(KEY[i : i + size] in shown for i in range(len(KEY) - size + 1)), shown
 
 
 def test_unknown_model_404_says_the_model_may_not_exist(
@@ -244,13 +327,64 @@ def test_bare_error_line_raises_api_error(
         list(make_backend().stream(chat()))
 
 
-def test_stream_ending_without_done_has_no_finish_event(
+def test_a_stream_cut_without_finish_or_done_is_an_error_after_its_text(
     fake_server: FakeServer, make_backend: MakeBackend
 ) -> None:
     fake_server.enqueue(Reply.text("Cut short", finish=None, usage=False, done=False))
-    events = list(make_backend().stream(chat()))
-    assert text_of(events) == "Cut short"
-    assert not any(isinstance(e, Finish) for e in events)
+    seen: list[StreamEvent] = []
+    with pytest.raises(TransportError, match=r"closed mid-reply \(no finish reason, no \[DONE\]\)"):
+        seen.extend(make_backend().stream(chat()))
+    assert text_of(seen) == "Cut short"
+    assert not any(isinstance(e, Finish) for e in seen)
+
+
+@pytest.mark.parametrize(
+    ("reply", "complete"),
+    [
+        (Reply.text("Done", usage=False, done=False), True),  # a finish reason, no [DONE]
+        (Reply.text("Done", finish=None, usage=False), True),  # [DONE], no finish reason
+        (Reply.text("Done", finish=None, usage=True, done=False), False),
+    ],
+    ids=["finish only", "done only", "usage only"],
+)
+def test_a_stream_is_complete_with_a_finish_reason_or_done(
+    fake_server: FakeServer, make_backend: MakeBackend, reply: Reply, complete: bool
+) -> None:
+    fake_server.enqueue(reply)
+    if complete:
+        assert text_of(list(make_backend().stream(chat()))) == "Done"
+    else:
+        with pytest.raises(TransportError, match="closed mid-reply"):
+            list(make_backend().stream(chat()))
+
+
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [
+        (Reply(chunks=[]), "answered 200 with an empty stream"),
+        (
+            Reply(chunks=[b"<html><title>Sign in to Hotel WiFi</title>"], content_type="text/html"),
+            "answered 200 with a web page (text/html), not a chat reply (a captive portal or "
+            "a proxy's login page?): <html><title>Sign in to Hotel WiFi</title>",
+        ),
+        (
+            Reply(chunks=[b"hello there, not SSE"], content_type="text/plain"),
+            "answered 200 with no event stream (text/plain), not a chat reply: hello there",
+        ),
+        (Reply(body=[]), "sent JSON that is not a chat reply: []"),
+        (Reply(body=b"null"), "sent JSON that is not a chat reply: null"),
+        (Reply(body={"id": "x"}), 'sent JSON that is not a chat reply: {"id": "x"}'),
+        (Reply(body=b""), "sent a reply that is not JSON: an empty body"),
+    ],
+    ids=["empty stream", "captive portal", "plain text", "[]", "null", "no choices", "empty"],
+)
+def test_a_200_that_is_no_reply_is_an_error_naming_what_arrived(
+    fake_server: FakeServer, make_backend: MakeBackend, reply: Reply, words: str
+) -> None:
+    fake_server.enqueue(reply)
+    with pytest.raises(TransportError) as caught:
+        list(make_backend().stream(chat()))
+    assert words in str(caught.value)
 
 
 def test_close_delimited_stream_delivers_the_first_event_before_the_server_finishes(
@@ -264,6 +398,10 @@ def test_close_delimited_stream_delivers_the_first_event_before_the_server_finis
     events = make_backend(timeout=3.0).stream(chat())
     first = next(events)
     assert first == TextDelta("Firs")
+    # the server notes a write just after making it: the client may be quicker than that
+    deadline = time.monotonic() + 2
+    while len(reply.sent_at) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
     assert len(reply.sent_at) == 2 and not reply.finished.is_set()
     reply.release.set()
     assert text_of([first, *events]) == "First and the rest"
@@ -344,6 +482,48 @@ def test_retries_500_and_429_honouring_retry_after(
     assert 0.375 <= sleeps[0] <= 0.5  # backoff 0.5 s less up to 25 % jitter
     assert sleeps[1] == 2.0
     assert fake_server.connections == 1  # small error bodies are read, not dropped
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert notices == [
+        f"HTTP 500 — retrying in {sleeps[0]:.1f} s (1/2)",
+        "rate limited — waiting 2.0 s (Retry-After)",  # a 429 says whose wait it is
+    ]
+    assert isinstance(events[0], Notice) and isinstance(events[1], Notice)  # before the reply
+
+
+def test_a_retry_after_over_a_minute_is_reported_not_waited(
+    fake_server: FakeServer, make_backend: MakeBackend
+) -> None:
+    sleeps: list[float] = []
+    fake_server.enqueue(Reply.error(429, "slow down", headers={"Retry-After": "120"}))
+    with pytest.raises(ApiError) as caught:
+        list(make_backend(sleep=sleeps.append).stream(chat()))
+    assert str(caught.value) == "HTTP 429: rate limited (slow down); the server asks to wait 120 s"
+    assert caught.value.retry_after == 120
+    assert sleeps == [] and len(fake_server.requests) == 1
+
+
+def test_max_retries_comes_from_the_settings(
+    fake_server: FakeServer, make_backend: MakeBackend
+) -> None:
+    fake_server.enqueue(*[Reply.error(503, "busy")] * 6)
+    settings = Settings(url=fake_server.url, max_retries=4, timeout=5.0)
+    with HttpBackend(settings, sleep=lambda _: None) as backend, pytest.raises(ApiError):
+        list(backend.stream(chat()))
+    assert len(fake_server.requests) == 5
+
+
+def test_ctrl_c_during_a_retry_wait_stops_at_once(
+    fake_server: FakeServer, make_backend: MakeBackend
+) -> None:
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt  # what a real sleep does when Ctrl-C arrives
+
+    fake_server.enqueue(Reply.error(503, "busy"))
+    seen: list[StreamEvent] = []
+    with pytest.raises(KeyboardInterrupt):
+        seen.extend(make_backend(sleep=interrupted).stream(chat()))
+    assert [type(e) for e in seen] == [Notice]
+    assert len(fake_server.requests) == 1
 
 
 def test_gives_up_after_two_retries_with_a_retryable_error(
@@ -426,20 +606,32 @@ def test_read_timeout_mid_stream_is_a_transport_error(
     reply = Reply.hanging("Slow")
     fake_server.enqueue(reply)
     seen: list[StreamEvent] = []
-    with pytest.raises(TransportError, match=r"sent nothing for 0.3 s mid-reply \(read timeout\)"):
+    with pytest.raises(
+        TransportError, match=r"stopped sending mid-reply for 0.3 s \(read timeout\)"
+    ):
         seen.extend(make_backend(timeout=0.3).stream(chat()))
     assert text_of(seen) == "Slow"
     assert len(fake_server.requests) == 1
     reply.release.set()
 
 
-def test_read_timeout_before_the_answer_is_retried(
+def test_a_request_whose_headers_never_come_is_not_retried(
     fake_server: FakeServer, make_backend: MakeBackend
 ) -> None:
     fake_server.enqueue(Reply(pause=2.0), Reply(pause=2.0))
-    with pytest.raises(TransportError, match=r"sent nothing for 0.2 s after the request was sent"):
-        list(make_backend(timeout=0.2, max_retries=1).stream(chat()))
-    assert fake_server.wait_for_requests(2, timeout=1)
+    with pytest.raises(TransportError, match=r"sent no response within 0.2 s of the request"):
+        list(make_backend(timeout=0.2, max_retries=2).stream(chat()))
+    assert not fake_server.wait_for_requests(2, timeout=0.5)
+
+
+def test_headers_then_silence_is_named_as_before_the_first_token(
+    fake_server: FakeServer, make_backend: MakeBackend
+) -> None:
+    reply = Reply(chunks=[b": ping\n\n"], hold_after=1)
+    fake_server.enqueue(reply)
+    with pytest.raises(TransportError, match=r"sent no reply for 0.3 s after its headers"):
+        list(make_backend(timeout=0.3).stream(chat()))
+    reply.release.set()
 
 
 def test_retry_delay_reads_an_http_date() -> None:

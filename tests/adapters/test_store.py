@@ -125,11 +125,12 @@ def test_autosave_folder_0700_files_0600_one_file_per_conversation() -> None:
     assert loaded.settings == {"model": "m1"}
     assert KEY not in first.read_text()
     engine.handle("/clear")
-    assert len(sessions()) == 1  # the new conversation has no turn yet
+    assert len(sessions()) == 2  # saved at once, empty, so -c resumes the cleared state
+    newest = store.latest_session(sessions_dir())
+    assert newest != first and store.read_transcript(newest).conversation.turns == 0
     turn(engine, backend, "fresh start")
     assert len(sessions()) == 2
-    newest = store.latest_session(sessions_dir())
-    assert newest != first
+    assert store.latest_session(sessions_dir()) == newest
     assert store.read_transcript(newest).conversation.turns == 1
 
 

@@ -8,10 +8,12 @@ import pytest
 from fakes import FakeBackend, FakeClock, MemoryStore, RecordingView, Tick, reply
 
 from chatrepl.core.commands.catalog import builtin_commands
+from chatrepl.core.conversation import Conversation
 from chatrepl.core.engine import Engine
-from chatrepl.core.errors import ApiError, TransportError
+from chatrepl.core.errors import ApiError, TerminatedBySignal, TransportError, UnexpectedError
 from chatrepl.core.messages import (
     Finish,
+    Message,
     Notice,
     ReasoningDelta,
     TextDelta,
@@ -21,6 +23,7 @@ from chatrepl.core.messages import (
 )
 from chatrepl.core.reply import Outcome
 from chatrepl.core.settings import Layer, from_env, resolve, resolve_key
+from chatrepl.core.transcript import Transcript
 
 KEY = "inf-0123456789abcdefSECRETabcd"
 ENV = {"INFERENCE_URL": "https://us.inference.heroku.com", "INFERENCE_KEY": KEY}
@@ -164,13 +167,18 @@ def test_stats_record_the_settings_the_turn_used():
     assert (stats.model, stats.temperature, stats.max_tokens) == ("m1", 0.4, 50)
 
 
-def test_no_text_means_no_ttft(h):
+def test_an_empty_reply_is_an_error_and_never_committed(h):
     h.backend.enqueue([Tick(2.0), Finish("stop")])
-    h.say("q")
-    stats = h.engine.conversation.messages[-1].stats
-    assert stats.ttft is None
-    assert stats.duration == pytest.approx(2.0)
-    assert stats.tokens_per_second is None
+    outcome = h.say("q")
+    assert h.messages == [("user", "q")]  # pending for /retry, no empty assistant message
+    assert outcome.error is not None and outcome.reply is None
+    assert h.view.errors == [
+        "the model sent an empty reply (finish reason 'stop') — /retry resends your message"
+    ]
+    h.backend.enqueue([ReasoningDelta("thinking only"), Finish("length")])
+    h.say("/retry")
+    assert h.messages == [("user", "q")]
+    assert "finish reason 'length'" in h.view.errors[-1]
 
 
 def test_eof_without_finish_is_truncated(h):
@@ -441,27 +449,83 @@ def test_retry_with_nothing_to_retry(h):
     assert h.backend.payloads == []
 
 
-def test_new_message_after_a_failure_drops_the_pending_one(h):
+def test_new_message_after_a_failure_goes_together_with_the_pending_one(h):
     h.backend.enqueue(reply("a1"))
     h.backend.fail(TransportError("connection reset"))
     h.backend.enqueue(reply("a3"))
     h.say("q1", "q2", "q3")
-    assert h.payload["messages"] == [_user("q1"), _assistant("a1"), _user("q3")]
+    assert h.payload["messages"] == [_user("q1"), _assistant("a1"), _user("q2\n\nq3")]
     for payload in h.backend.payloads:
         assert _no_two_in_a_row(payload["messages"])
-    assert h.messages == [("user", "q1"), ("assistant", "a1"), ("user", "q3"), ("assistant", "a3")]
-    assert any("dropped" in line for line in h.view.infos)
+    assert h.messages == [
+        ("user", "q1"),
+        ("assistant", "a1"),
+        ("user", "q2\n\nq3"),
+        ("assistant", "a3"),
+    ]
+    assert h.view.infos == [
+        "(sent together with the unanswered message before it; /undo removes both)"
+    ]
 
 
-def test_many_failures_in_a_row_never_stack_user_messages(h):
+def test_many_failures_in_a_row_never_stack_or_lose_user_messages(h):
     for _ in range(3):
         h.backend.fail(ApiError("down", status=503))
     h.backend.enqueue(reply("finally"))
     h.say("q1", "q2", "q3", "q4")
     for payload in h.backend.payloads:
         assert _no_two_in_a_row(payload["messages"])
-    assert h.messages == [("user", "q4"), ("assistant", "finally")]
+    assert h.messages == [("user", "q1\n\nq2\n\nq3\n\nq4"), ("assistant", "finally")]
     assert len(h.view.errors) == 3
+
+
+def test_a_loaded_unanswered_message_survives_a_new_one(h):
+    loaded = Transcript(Conversation([Message("user", "Hello from the quick start")]))
+    h.engine.load(loaded, source="transcript body.json")
+    assert h.engine.awaiting_reply
+    h.backend.enqueue(reply("hi"))
+    h.say("and a joke")
+    assert h.payload["messages"] == [_user("Hello from the quick start\n\nand a joke")]
+
+
+def test_one_shot_mode_prints_no_repl_hints():
+    h = Harness(interactive=False)
+    h.backend.fail(ApiError("down", status=503))
+    h.backend.interrupt_after([])
+    h.backend.fail_after([TextDelta("part")], TransportError("reset"))
+    h.say("q1")
+    h.engine.retry()
+    h.engine.retry()
+    h.engine.load(Transcript(Conversation([Message("user", "pending")])), source="x")
+    h.backend.enqueue(reply("ok"))
+    h.say("q2")
+    shown = " ".join(h.view.errors + h.view.infos)
+    assert "/retry" not in shown and "↑" not in shown and "/undo" not in shown
+    assert h.view.errors == ["down", "reset; partial reply kept"]
+
+
+def test_invalid_utf8_in_a_message_is_repaired_before_it_is_sent_and_saved(h):
+    h.backend.enqueue(reply("ok"))
+    h.say("caf\udce9 and a lone \ud800 surrogate")  # how Python keeps undecodable bytes
+    sent = h.payload["messages"][0]["content"]
+    assert sent == "caf\ufffd and a lone \ufffd surrogate"
+    sent.encode("utf-8")  # writable
+    assert h.store.saved[0].content == sent
+    assert "replaced" in h.view.infos[0]
+
+
+def test_settings_changes_undo_and_clear_are_saved_at_once(h):
+    h.backend.enqueue(reply("a1"))
+    h.say("q1")
+    saves = len(h.store.saves)
+    h.say("/model other")
+    assert h.store.saves[-1][1]["model"] == "other" and len(h.store.saves) == saves + 1
+    h.say("/system Be brief.")
+    assert h.store.saves[-1][1]["system"] == "Be brief."
+    h.say("/undo")
+    assert h.store.saves[-1][0] == []
+    h.say("/clear")
+    assert h.store.new_sessions == 1 and h.store.saves[-1][0] == []
 
 
 def test_failure_raised_by_the_request_itself(h):
@@ -526,12 +590,12 @@ def test_interrupt_before_any_text_commits_no_empty_reply(h):
     h.backend.interrupt_after([Tick(0.5), ReasoningDelta("hmm")])
     h.say("q1")
     assert h.backend.streams[-1].closed
-    assert h.messages == [("user", "q1")]  # pending: /retry resends, a new message replaces
+    assert h.messages == [("user", "q1")]  # pending: /retry resends it
     assert h.view.ended == [None]
     assert h.view.errors == []
-    h.backend.enqueue(reply("a2"))
-    h.say("q2")
-    assert h.payload["messages"] == [_user("q2")]
+    h.backend.enqueue(reply("a1"))
+    h.say("/retry")
+    assert h.payload["messages"] == [_user("q1")]
 
 
 def test_interrupt_while_connecting(h):
@@ -542,10 +606,29 @@ def test_interrupt_while_connecting(h):
     assert outcome.interrupted and not outcome.exit
 
 
-def test_unexpected_bugs_are_not_swallowed(h):
-    h.backend.fail(RuntimeError("a bug"))
-    with pytest.raises(RuntimeError):
+def test_a_bug_under_a_reply_costs_the_reply_not_the_session(h):
+    h.backend.fail_after([TextDelta("so far")], RuntimeError("a bug"))
+    outcome = h.say("q")
+    assert isinstance(outcome.error, UnexpectedError)
+    assert isinstance(outcome.error.__cause__, RuntimeError)  # for --debug
+    assert h.view.errors == [
+        "internal error: RuntimeError: a bug (run with --debug for the traceback); "
+        "partial reply kept — /retry"
+    ]
+    assert h.view.kinds()[-2:] == ["end_reply", "error"]  # the view was closed first
+    assert h.messages == [("user", "q"), ("assistant", "so far")]
+
+
+def test_a_termination_signal_saves_the_partial_reply_then_ends_the_turn(h):
+    h.backend.fail_after([TextDelta("half")], TerminatedBySignal(15))
+    with pytest.raises(TerminatedBySignal):
         h.say("q")
+    assert h.store.saved[-1].content == "half"
+    assert h.store.saved[-1].stats.interrupted
+    h.backend.fail(TerminatedBySignal(1), eager=True)
+    with pytest.raises(TerminatedBySignal):
+        h.say("q2")
+    assert h.store.saved[-1] == Message("user", "q2")  # kept for /retry after a restart
 
 
 def test_turn_stats_are_frozen_values(h):

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from chatrepl.core.errors import ConfigError
 from chatrepl.core.settings import (
-    DEFAULT_TIMEOUT,
     Layer,
     Secret,
     Settings,
     api_base,
+    check_plain_http,
     describe,
     from_env,
     from_toml,
+    parse_key,
     parse_max_tokens,
     parse_temperature,
     parse_timeout,
     parse_url,
+    read_timeout,
     resolve,
     resolve_key,
 )
@@ -68,7 +71,7 @@ def test_defaults_when_no_layer_sets_anything():
     resolved = resolve()
     assert resolved.settings == Settings()
     assert resolved.settings.stream is True
-    assert resolved.settings.timeout == DEFAULT_TIMEOUT
+    assert resolved.settings.timeout is None  # read_timeout() picks per mode
     assert set(resolved.sources.values()) == {"default"}
 
 
@@ -212,7 +215,14 @@ def test_from_toml_unknown_key_with_nothing_close_has_no_suggestion():
 @pytest.mark.parametrize(
     ("text", "key", "expected"),
     [
-        ('temperature = "hot"', "'temperature'", "a number from 0 to 2"),
+        ('temperature = "hot"', "'temperature'", "a number, not a string"),
+        ('timeout = "10"', "'timeout'", "a number, not a string ('10'); drop the quotes"),
+        ("timeout = 1e400", "'timeout'", "up to 86400, not inf"),
+        ("timeout = nan", "'timeout'", "up to 86400, not nan"),
+        ('max_retries = "3"', "'max_retries'", "a number, not a string"),
+        ("max_retries = 11", "'max_retries'", "a whole number from 0 to 10"),
+        ('key_command = "pass show x"', "'key_command'", "a list of words"),
+        ("key_command = []", "'key_command'", "a list of words"),
         ("temperature = 2.5", "'temperature'", "a number from 0 to 2"),
         ("temperature = true", "'temperature'", "a number"),
         ("max_tokens = -3", "'max_tokens'", "a positive whole number"),
@@ -223,7 +233,7 @@ def test_from_toml_unknown_key_with_nothing_close_has_no_suggestion():
         ('url = "us.inference.heroku.com"', "'url'", "http:// or https:// URL"),
         ('url = "ftp://x"', "'url'", "http:// or https:// URL"),
         ("model = 3", "'model'", "a string"),
-        ("timeout = 0", "'timeout'", "a positive number"),
+        ("timeout = 0", "'timeout'", "a number of seconds above 0"),
         ('[profiles.w]\nstream = "yes"', "'profiles.w.stream'", "true or false"),
     ],
 )
@@ -534,3 +544,165 @@ def test_parse_url(value, ok):
 )
 def test_describe(key, value, shown):
     assert describe(key, value) == shown
+
+
+# --- robustness: bad values are one line, keys are validated, plain http is refused ---
+
+
+@pytest.mark.parametrize(
+    "value", ["inf", "-inf", "nan", "1e308", 1e308, math.inf, math.nan, "86401", 1e400]
+)
+def test_parse_timeout_refuses_non_finite_and_absurd_values(value):
+    with pytest.raises(ValueError, match="up to 86400"):
+        parse_timeout(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("http://[::1", "a valid URL"),
+        ("http://exa mple.com", "without spaces"),
+        ("http://example.com:99999", "a valid URL"),
+        ("http://example.com:port", "a valid URL"),
+        ("http://", "with a host name"),
+        ("https:///v1", "with a host name"),
+        ("http://x\x00y", "control characters"),
+    ],
+)
+def test_parse_url_refuses_malformed_urls(value, fragment):
+    with pytest.raises(ValueError, match=r"http|URL") as info:
+        parse_url(value)
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["http://[::1]:8080", "https://user:pw@h.example/v1"])
+def test_parse_url_accepts_ipv6_and_userinfo(value):
+    assert parse_url(value) == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("inf-abc123", "inf-abc123"),
+        ("  inf-abc123\n", "inf-abc123"),
+        ('"inf-abc123"', "inf-abc123"),
+        ("'inf-abc123'", "inf-abc123"),
+        ("\u201cinf-abc123\u201d", "inf-abc123"),  # pasted from a word processor
+        ("\u2018inf-abc123\u2019", "inf-abc123"),
+    ],
+)
+def test_parse_key_strips_whitespace_and_quotes(raw, key):
+    assert parse_key(raw) == key
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("inf-abc\n123SECRET", "a line break"),
+        ("inf-abc 123SECRET", "a space"),
+        ("inf-abc\t123SECRET", "a tab"),
+        ("inf-abcé123SECRET", "a non-ASCII character"),
+        ("inf-abc\x7f123SECRET", "a control character"),
+        ('""', "not an empty string"),
+    ],
+)
+def test_parse_key_refuses_without_repeating_the_key(raw, fragment):
+    with pytest.raises(ValueError) as info:
+        parse_key(raw)
+    assert fragment in str(info.value)
+    assert "SECRET" not in str(info.value) and "abc" not in str(info.value)
+
+
+def test_a_key_with_a_line_break_in_the_environment_is_one_line_without_the_key():
+    with pytest.raises(ConfigError) as info:
+        resolve_key(resolve(), {"INFERENCE_KEY": "inf-abc\nSECRETPART"})
+    message = str(info.value)
+    assert message.startswith("$INFERENCE_KEY is not a usable API key")
+    assert "SECRETPART" not in message and "\n" not in message
+
+
+def test_a_literal_key_in_the_config_is_a_secret_naming_the_file():
+    config = from_toml('key = "inf-literal-0123456789"', path=PATH)
+    assert config.holds_key
+    resolved = resolve_key(resolve(config.base), {})
+    assert resolved.settings.key == Secret("inf-literal-0123456789", f"config {PATH}")
+    assert not from_toml('model = "m"', path=PATH).holds_key
+
+
+def test_a_bad_literal_key_in_the_config_is_not_echoed():
+    with pytest.raises(ConfigError) as info:
+        from_toml('key = "inf-abc\\nSECRETPART"', path=PATH)
+    assert "SECRETPART" not in str(info.value) and "'key'" in str(info.value)
+
+
+def test_key_command_output_is_stripped_and_validated():
+    ran: list[tuple[str, ...]] = []
+
+    def run(words):
+        ran.append(tuple(words))
+        return "  inf-from-pass-0123456789\n"
+
+    layer = Layer("config c.toml", {"key_command": ("pass", "show", "x")})
+    resolved = resolve_key(resolve(layer), {"INFERENCE_KEY": "inf-env"}, run_command=run)
+    assert ran == [("pass", "show", "x")]
+    assert resolved.settings.key.value == "inf-from-pass-0123456789"
+    assert resolved.sources["key"] == "key_command pass"
+
+
+def test_key_command_output_that_is_not_a_key_is_one_line():
+    layer = Layer("config c.toml", {"key_command": ("pass", "show", "x")})
+    with pytest.raises(ConfigError) as info:
+        resolve_key(resolve(layer), {}, run_command=lambda words: "line one SECRET\nline two")
+    assert "key_command 'pass'" in str(info.value) and "SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("layers", "expected"),
+    [
+        # the explicit way set last wins: a profile's command beats the top level's key_env
+        ([{"key_env": "WORK_KEY"}, {"key_command": ("cmd",)}], "from-command"),
+        ([{"key_command": ("cmd",)}, {"key_env": "WORK_KEY"}], "from-work"),
+        ([{"key": Secret("inf-literal-0123", "c")}, {"key_env": "WORK_KEY"}], "from-work"),
+        ([{"key_env": "WORK_KEY"}, {"key": Secret("inf-literal-0123", "c")}], "inf-literal-0123"),
+        # explicit ways beat the default variables whatever their layer
+        ([{"key": Secret("inf-literal-0123", "c")}], "inf-literal-0123"),
+        ([{}], "from-default"),
+    ],
+)
+def test_the_key_comes_from_the_way_set_last(layers, expected):
+    env = {"WORK_KEY": "from-work", "INFERENCE_KEY": "from-default"}
+    resolved = resolve(*(Layer(f"layer {i}", values) for i, values in enumerate(layers)))
+    key = resolve_key(resolved, env, run_command=lambda words: "from-command").settings.key
+    assert key is not None and key.value == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("http://127.3.4.5", True),
+        ("http://localhost:11434", True),
+        ("http://api.localhost", True),
+        ("http://[::1]:8000/v1", True),
+        ("https://inference.example", True),
+        ("http://inference.example", False),
+        ("http://10.0.0.7:8000", False),
+        ("http://localhost.evil.example", False),
+    ],
+)
+def test_the_key_goes_over_plain_http_only_to_this_machine(url, allowed):
+    settings = Settings(url=url, key=Secret("inf-0123456789abcdef", "INFERENCE_KEY"))
+    if allowed:
+        check_plain_http(settings)
+    else:
+        with pytest.raises(ConfigError, match="--allow-insecure-http") as info:
+            check_plain_http(settings)
+        assert "0123456789" not in str(info.value)
+    check_plain_http(replace(settings, allow_insecure_http=True))  # always allowed then
+    check_plain_http(replace(settings, key=None))  # no key, nothing to leak
+
+
+def test_read_timeout_depends_on_streaming():
+    assert read_timeout(Settings(), streaming=True) == 120
+    assert read_timeout(Settings(), streaming=False) == 600
+    assert read_timeout(Settings(timeout=7.0), streaming=True) == 7

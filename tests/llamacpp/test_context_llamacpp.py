@@ -101,8 +101,27 @@ def test_the_meter_reads_the_servers_window_and_count(tmp_path: Path) -> None:
         assert reading.text().endswith(" / 4.1k · 1 %") or reading.text().endswith("<1 %")
 
 
+VOCABULARY = [
+    "apple",
+    "river",
+    "stone",
+    "cloud",
+    "garden",
+    "window",
+    "music",
+    "paper",
+    "silver",
+    "forest",
+    "candle",
+    "ocean",
+]
+
+
 def words(n: int, tag: str) -> str:
-    return f"{tag}: " + " ".join(["word"] * n)
+    # varied words and a request: SmolLM2 answers "word word word…" with nothing at all,
+    # and an empty reply is an error (never kept), which is not what these tests are about
+    cycle = (VOCABULARY * (n // len(VOCABULARY) + 1))[:n]
+    return f"{tag}: " + " ".join(cycle) + ". Write one sentence about these words."
 
 
 def test_overflow_before_sending_and_after_the_servers_400_loses_nothing(

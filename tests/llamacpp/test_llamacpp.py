@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -237,6 +239,21 @@ def test_one_shot_with_a_wrong_key_exits_1_with_one_line(llama: LocalServer) -> 
     assert "HTTP 401" in line and "$INFERENCE_KEY" in line and "wrong0123456789" not in line
 
 
+def test_continue_after_a_local_chat_starts_the_local_server_again() -> None:
+    # The README's own `chatrepl --local`, then `chatrepl -c` with no endpoint configured:
+    # the session recorded the `local` profile, and resuming it starts the server again.
+    first = chatrepl("--local", "--max-tokens", "8", "--temperature", "0", "Say hi")
+    assert first.returncode == 0, first.stderr
+    again = chatrepl("-c", "--max-tokens", "8", "And again")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() and "no endpoint configured" not in again.stderr
+    folder = Path(os.environ["XDG_DATA_HOME"]) / "chatrepl" / "sessions"
+    (session,) = folder.glob("*.jsonl")
+    header, *messages = session.read_text().splitlines()
+    assert '"profile": "local"' in header
+    assert [json.loads(m)["role"] for m in messages] == ["user", "assistant"] * 2
+
+
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
     # A process of its own: xllamacpp is only dependable with one server per process.
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
@@ -398,6 +415,21 @@ def test_repl_killed_or_hung_up_exits_and_closes_the_server(repl: Any, signum: i
     term.child.kill(signum)
     assert term.exit_status() == 128 + signum
     assert not port_open(port)
+
+
+def test_repl_sigterm_while_the_model_loads_waits_for_it_then_exits() -> None:
+    # The load runs in C holding the GIL; the app's handler is held until the server is
+    # safely up (stopping it half-started would hang), then the run ends with 143.
+    term = Terminal("--local", "--no-save")
+    try:
+        deadline = time.monotonic() + 30
+        while "Loading" not in term.text() and "/help" not in term.text():
+            assert term.pump(0.02) and time.monotonic() < deadline, term.text()
+        term.child.kill(signal.SIGTERM)
+        assert term.exit_status(timeout=30) == 143
+        assert "Traceback" not in term.text()
+    finally:
+        term.kill()
 
 
 @pytest.mark.parametrize("delay", [0.2, 0.35, 0.5])

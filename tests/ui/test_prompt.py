@@ -10,10 +10,12 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.output import DummyOutput
 
 from chatrepl.core.commands.catalog import builtin_commands
 from chatrepl.core.commands.registry import Command
+from chatrepl.ui.paste import PasteParser, fast_paste
 from chatrepl.ui.prompt import ChatCompleter, PromptReader, SecretFilteringHistory
 
 MODELS = ["claude-4-5-haiku", "claude-4-5-sonnet", "gpt-4o-mini"]
@@ -100,6 +102,49 @@ def test_ctrl_d_on_an_empty_line_ends_input(tmp_path: Path) -> None:
 
 def test_ctrl_c_clears_the_line(tmp_path: Path) -> None:
     assert read_with_keys("half typed\x03", tmp_path) == ""
+
+
+# --- large pastes, odd keys, bytes that are not UTF-8 --------------------------------
+
+
+def paste_keys(data: str, piece: int) -> list[tuple[str, str]]:
+    keys: list[tuple[str, str]] = []
+    parser = PasteParser(lambda key: keys.append((str(key.key), key.data)))
+    for start in range(0, len(data), piece):
+        parser.feed(data[start : start + piece])
+    parser.flush()
+    return keys
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 5, 6, 7, 1024])
+def test_a_paste_is_read_in_one_piece_however_the_reads_fall(piece: int) -> None:
+    # the end mark split across reads, keys before and after the paste
+    data = "ab\x1b[200~line one\nline \x1b[2two\x1b[201~cd\x1b[200~again\x1b[201~e"
+    keys = paste_keys(data, piece)
+    pastes = [text for key, text in keys if key == str(Keys.BracketedPaste)]
+    typed = "".join(text for key, text in keys if key != str(Keys.BracketedPaste))
+    assert pastes == ["line one\nline \x1b[2two", "again"]
+    assert typed == "abcde"
+
+
+def test_the_prompt_reads_pastes_with_the_linear_parser(tmp_path: Path) -> None:
+    # prompt_toolkit's own parser re-scans the whole paste on every read: 5 MB took 12 s
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        PromptReader(
+            history_path=None, commands=[], models=lambda: [], toolbar=lambda: "", input=pipe
+        )
+        assert isinstance(pipe.vt100_parser, PasteParser)
+
+
+def test_ctrl_space_is_ignored_and_the_line_kept(tmp_path: Path) -> None:
+    assert read_with_keys("abc\x00def\r", tmp_path) == "abcdef"
+
+
+def test_history_keeps_a_line_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "history"
+    history = SecretFilteringHistory(path, lambda: [])
+    history.store_string("caf\udce9")  # how Python keeps an undecodable byte
+    assert "caf\ufffd" in path.read_text(encoding="utf-8")
 
 
 # --- attachments, roles, parameters, the editor, prefill, confirmation -------------------
@@ -218,3 +263,33 @@ def test_confirm_takes_only_yes(tmp_path: Path) -> None:
             )
             pipe.send_text(answer)
             assert reader.confirm("delete it?") is expected, answer
+
+
+def test_history_written_in_one_piece_reads_back_as_prompt_toolkit_wrote_it(
+    tmp_path: Path,
+) -> None:
+    from prompt_toolkit.history import FileHistory
+
+    path = tmp_path / "history"
+    history = SecretFilteringHistory(path, lambda: [])
+    history.store_string("one line")
+    history.store_string("two\nlines\n")
+    assert list(FileHistory(str(path)).load_history_strings()) == ["two\nlines\n", "one line"]
+
+
+def test_a_paste_is_read_in_big_pieces_only_while_it_lasts() -> None:
+    with create_pipe_input() as pipe:
+        asked: list[int] = []
+
+        def read(count: int = 1024) -> str:
+            asked.append(count)
+            return ""
+
+        pipe.stdin_reader.read = read  # type: ignore[method-assign]
+        fast_paste(pipe)
+        pipe.stdin_reader.read()  # typing: prompt_toolkit's 1 KB
+        pipe.vt100_parser.feed("\x1b[200~start of a paste")
+        pipe.stdin_reader.read()  # inside a paste: 64 KB at a time
+        pipe.vt100_parser.feed("end of it\x1b[201~")
+        pipe.stdin_reader.read()
+        assert asked == [1024, 65536, 1024]
