@@ -100,7 +100,9 @@ def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
     if is_error_object(chunk):
         raise ApiError(error_message(chunk), status=error_status(chunk))
     events: list[StreamEvent] = []
-    for choice in chunk.get("choices") or ():
+    choices = chunk.get("choices")
+    # a hostile or broken server may send any JSON here (`true`, `3`, an object)
+    for choice in choices if isinstance(choices, list) else ():
         if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
             continue
         delta = choice.get("delta") or choice.get("message") or {}

@@ -750,3 +750,35 @@ def test_cached_prompt_tokens_are_read_wherever_the_server_puts_them(
 ) -> None:
     (report,) = chunk_events({"choices": [], "usage": usage})
     assert report == UsageReport(Usage(50, cached_tokens=cached))
+
+
+JSON_OF_EVERY_TYPE = [None, True, False, 0, 3, 1.5, "", "abc", [], [1], {}, {"x": 1}]
+
+
+@pytest.mark.parametrize("value", JSON_OF_EVERY_TYPE, ids=repr)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda v: {"choices": v},
+        lambda v: {"choices": [v]},
+        lambda v: {"choices": [{"delta": v}]},
+        lambda v: {"choices": [{"message": v}]},
+        lambda v: {"choices": [{"index": v, "delta": {"content": "a"}}]},
+        lambda v: {"choices": [{"delta": {"content": v}}]},
+        lambda v: {"choices": [{"delta": {"reasoning_content": v}}]},
+        lambda v: {"choices": [{"delta": {"content": [v]}}]},
+        lambda v: {"choices": [{"finish_reason": v}]},
+        lambda v: {"usage": v},
+        lambda v: {"usage": {"prompt_tokens": v, "completion_tokens_details": v}},
+        lambda v: {"error": v},
+    ],
+    ids=lambda f: json.dumps(f("V")),
+)
+def test_any_json_value_in_any_field_gives_events_or_one_clean_error(shape, value):
+    # found by the fuzz run in CI: {"choices": true} raised TypeError out of the mapping
+    stream = f"data: {json.dumps(shape(value))}\n\ndata: [DONE]\n\n".encode()
+    try:
+        events = list(parse_stream([stream]))
+    except ApiError:
+        return  # an error object, reported cleanly
+    assert all(isinstance(e, TextDelta | ReasoningDelta | Finish | UsageReport) for e in events)
