@@ -61,6 +61,7 @@ CREATE TABLE sessions (
     dirty INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX sessions_recent ON sessions (mtime_ns DESC, file DESC);
+CREATE INDEX sessions_kind_recent ON sessions (kind, mtime_ns DESC, file DESC);
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,
     session INTEGER NOT NULL,
