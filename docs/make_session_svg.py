@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the emulator and the loopback server
 
+import pyte  # noqa: E402
 from fakeserver import FakeServer, Reply  # noqa: E402
 from terminal import Terminal  # noqa: E402
 
@@ -46,6 +47,22 @@ print(reverse("chatrepl"))  # lpertahc
 - It works for any `str`, the empty one included.
 - Strings are immutable, so this builds a new one; `text` is unchanged.
 """
+
+
+class _FaintScreen(pyte.HistoryScreen):  # type: ignore[misc]
+    """pyte drops SGR 2 (faint: the stats line is dim); keep it, in the `blink` flag,
+    which nothing here uses."""
+
+    def select_graphic_rendition(self, *attrs: int) -> None:
+        codes = list(attrs) or [0]
+        super().select_graphic_rendition(*codes)
+        for code in codes:
+            if code == 2:
+                self.cursor.attrs = self.cursor.attrs._replace(blink=True)
+            elif code in (0, 22):
+                self.cursor.attrs = self.cursor.attrs._replace(blink=False)
+
+
 # pyte's colour names -> rich's
 _NAMES = {"brown": "yellow", "default": "default"}
 
@@ -70,7 +87,7 @@ def _row(line: Any, columns: int) -> Any:
         fg, bg = _color(char.fg), _color(char.bg)
         if char.reverse:
             fg, bg = (bg if bg != "default" else "black"), (fg if fg != "default" else "white")
-        style = Style(color=fg, bgcolor=bg, bold=char.bold, italic=char.italics)
+        style = Style(color=fg, bgcolor=bg, bold=char.bold, italic=char.italics, dim=char.blink)
         if style != run_style and run:
             text.append(run, style=run_style)
             run = ""
@@ -110,6 +127,9 @@ def screen_rows() -> list[Any]:
         term = Terminal(
             [], _environment(Path(home), server.url), rows=ROWS, cols=COLS, answer_cpr=True
         )
+        # nothing has been read from the terminal yet: the emulator can still be swapped
+        term.screen = _FaintScreen(COLS, ROWS, history=5000)
+        term.stream = pyte.ByteStream(term.screen)
         try:
             term.wait_for_prompt()
             term.type(QUESTION)
