@@ -283,10 +283,10 @@ class MemoryStore:
             raise TranscriptError(f"{path}: no such file")
         return self.transcripts[str(path)]
 
-    def latest(self) -> Path | None:
+    def latest(self, *, one_shots: bool = False) -> Path | None:
         return None
 
-    def sessions(self, *, limit: int) -> list[SessionInfo]:
+    def sessions(self, *, limit: int, one_shots: bool = False) -> list[SessionInfo]:
         self._listing = []
         return self._listing
 

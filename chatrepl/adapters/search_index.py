@@ -41,7 +41,7 @@ from chatrepl.core.pricing import UsageRow
 from chatrepl.core.search import MARK_END, MARK_START, Hit, SearchQuery, fts_query
 from chatrepl.core.transcript import SessionInfo
 
-SCHEMA = 1
+SCHEMA = 2  # 2: sessions.kind (one-shot runs); an index of another schema is rebuilt
 SUFFIX = ".jsonl"
 _ID_SPACE = 1024  # row ids: milliseconds * 1024 + a tie-breaker
 _SNIPPET_TOKENS = 14
@@ -56,10 +56,12 @@ CREATE TABLE sessions (
     size INTEGER NOT NULL,
     name TEXT, parent TEXT, models TEXT, model TEXT, turns INTEGER, first_line TEXT,
     problem TEXT,
+    kind TEXT,
     messages INTEGER NOT NULL DEFAULT 0,
     dirty INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX sessions_recent ON sessions (mtime_ns DESC, file DESC);
+CREATE INDEX sessions_kind_recent ON sessions (kind, mtime_ns DESC, file DESC);
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,
     session INTEGER NOT NULL,
@@ -401,19 +403,21 @@ class SessionIndex:
             model,
             turns_before + _turns(new),
             _first_line(messages),
+            conversation.kind,
             len(messages),
         )
         if row is None:
             session = db.execute(
                 "INSERT INTO sessions (file, mtime_ns, size, name, parent, models, model, turns, "
-                "first_line, messages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "first_line, kind, messages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, *values),
             ).lastrowid
         else:
             session = row[0]
             db.execute(
                 "UPDATE sessions SET mtime_ns = ?, size = ?, name = ?, parent = ?, models = ?, "
-                "model = ?, turns = ?, first_line = ?, messages = ?, problem = NULL, dirty = 0 "
+                "model = ?, turns = ?, first_line = ?, kind = ?, messages = ?, problem = NULL, "
+                "dirty = 0 "
                 "WHERE id = ?",
                 (*values, session),
             )
@@ -521,13 +525,15 @@ class SessionIndex:
 
     # --- queries -----------------------------------------------------------------------
 
-    def sessions(self, *, limit: int) -> list[SessionInfo]:
-        """The most recently changed sessions, newest first."""
+    def sessions(self, *, limit: int, one_shots: bool = False) -> list[SessionInfo]:
+        """The most recently changed sessions, newest first (one-shot runs only with
+        `one_shots`)."""
+        where = "" if one_shots else "WHERE kind IS NULL "
 
         def work(db: sqlite3.Connection) -> list[SessionInfo]:
             rows = db.execute(
                 "SELECT file, mtime_ns, models, model, turns, first_line, problem, name, "
-                "parent FROM sessions ORDER BY mtime_ns DESC, file DESC LIMIT ?",
+                f"parent, kind FROM sessions {where}ORDER BY mtime_ns DESC, file DESC LIMIT ?",
                 (limit,),
             ).fetchall()
             return [self._info(row) for row in rows]
@@ -536,7 +542,7 @@ class SessionIndex:
         return result
 
     def _info(self, row: Sequence[Any], turn: int | None = None) -> SessionInfo:
-        file, mtime_ns, models, model, turns, first_line, problem, name, parent = row
+        file, mtime_ns, models, model, turns, first_line, problem, name, parent, kind = row
         answered = tuple(json.loads(models)) if models else ()
         return SessionInfo(
             self.folder / file,
@@ -549,14 +555,17 @@ class SessionIndex:
             name,
             parent,
             turn,
+            kind,
         )
 
-    def latest(self) -> Path | bool | None:
-        """The session changed last; False when there is no index to ask (yet)."""
+    def latest(self, *, one_shots: bool = False) -> Path | bool | None:
+        """The session changed last (a one-shot run's only with `one_shots`); False when
+        there is no index to ask (yet)."""
+        where = "" if one_shots else "WHERE kind IS NULL "
 
         def work(db: sqlite3.Connection) -> Path | None:
             row = db.execute(
-                "SELECT file FROM sessions ORDER BY mtime_ns DESC, file DESC LIMIT 1"
+                f"SELECT file FROM sessions {where}ORDER BY mtime_ns DESC, file DESC LIMIT 1"
             ).fetchone()
             return self.folder / row[0] if row else None
 
@@ -608,7 +617,7 @@ class SessionIndex:
                 r[0]: r[1:]
                 for r in db.execute(
                     "SELECT id, file, mtime_ns, models, model, turns, first_line, problem, "
-                    f"name, parent FROM sessions WHERE id IN ({','.join('?' * len(rows))})",
+                    f"name, parent, kind FROM sessions WHERE id IN ({','.join('?' * len(rows))})",
                     [row[0] for row in rows],
                 )
             }

@@ -33,6 +33,10 @@ from chatrepl.core.transcript import SessionInfo, Transcript
 SUFFIX = ".jsonl"
 
 
+class _OneShot(Exception):
+    """A one-shot run's session, where only a conversation will do (`-c` in the REPL)."""
+
+
 class Index(Protocol):
     """What the store tells the session index (adapters.search_index) and asks it."""
 
@@ -41,8 +45,8 @@ class Index(Protocol):
         self, path: Path, conversation: Conversation, settings: Mapping[str, Any], *, unchanged: int
     ) -> None: ...
     def forget(self, path: Path) -> None: ...
-    def sessions(self, *, limit: int) -> list[SessionInfo]: ...
-    def latest(self) -> Path | bool | None: ...
+    def sessions(self, *, limit: int, one_shots: bool = False) -> list[SessionInfo]: ...
+    def latest(self, *, one_shots: bool = False) -> Path | bool | None: ...
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -212,6 +216,7 @@ def _meta(conversation: Conversation) -> tuple[Any, ...]:
     return (
         conversation.name,
         conversation.parent,
+        conversation.kind,
         dict(conversation.forks),
         tuple(conversation.compactions),
     )
@@ -246,12 +251,21 @@ def _summary(path: Path, modified: float) -> SessionInfo:
         line,
         name=loaded.conversation.name,
         parent=loaded.conversation.parent,
+        kind=loaded.conversation.kind,
     )
 
 
-def list_sessions(folder: Path, *, limit: int = 20) -> list[SessionInfo]:
-    """The most recently changed sessions, newest first."""
-    return [_summary(folder / name, mtime) for mtime, name in _by_mtime(folder)[:limit]]
+def list_sessions(folder: Path, *, limit: int = 20, one_shots: bool = False) -> list[SessionInfo]:
+    """The most recently changed sessions, newest first (one-shot runs only with
+    `one_shots`: without, files are read until `limit` conversations are found)."""
+    found: list[SessionInfo] = []
+    for mtime, name in _by_mtime(folder):
+        if len(found) >= limit:
+            break
+        info = _summary(folder / name, mtime)
+        if one_shots or not info.one_shot:
+            found.append(info)
+    return found
 
 
 def _by_mtime(folder: Path) -> list[tuple[float, str]]:
@@ -301,16 +315,17 @@ class FileSessionStore:
         """What `/load N` numbers refer to."""
         return self._listing
 
-    def sessions(self, *, limit: int) -> list[SessionInfo]:
-        """List recent sessions and remember the numbering for /load N."""
+    def sessions(self, *, limit: int, one_shots: bool = False) -> list[SessionInfo]:
+        """List recent sessions (one-shot runs too with `one_shots`) and remember the
+        numbering for /load N."""
         listing = None
         if self.index is not None:
             try:
-                listing = self.index.sessions(limit=limit)
+                listing = self.index.sessions(limit=limit, one_shots=one_shots)
             except ChatReplError:
                 listing = None  # an index that cannot be used: the folder has the answer
         if listing is None:
-            listing = list_sessions(self._folder, limit=limit)
+            listing = list_sessions(self._folder, limit=limit, one_shots=one_shots)
         self._listing = listing
         return listing
 
@@ -318,13 +333,16 @@ class FileSessionStore:
         """What `/load N` numbers refer to from now on (a search's hits)."""
         self._listing = list(listing)
 
-    def latest(self) -> Path | None:
-        """The session changed last, if any."""
+    def latest(self, *, one_shots: bool = False) -> Path | None:
+        """The conversation changed last (or one-shot run, with `one_shots`), if any."""
         if self.index is not None:
-            found = self.index.latest()
+            found = self.index.latest(one_shots=one_shots)
             if found is not False:
                 return found if isinstance(found, Path) else None
-        return latest_session(self._folder)
+        if one_shots:
+            return latest_session(self._folder)
+        listed = list_sessions(self._folder, limit=1)
+        return listed[0].path if listed else None
 
     def open(self, path: str | Path) -> Transcript:
         """Read a transcript; one in the sessions folder goes on being saved to its file."""
@@ -356,31 +374,44 @@ class FileSessionStore:
             self.index.after_save(path, conversation, settings, unchanged=self.saver.unchanged)
         return path
 
-    def open_latest(self) -> tuple[Path, Transcript, list[str]] | None:
-        """The newest session that can be read, and a line for each newer one that could
-        not (a file cut short or damaged must not hide the conversations before it).
+    def open_latest(self, *, one_shots: bool = False) -> tuple[Path, Transcript, list[str]] | None:
+        """The newest conversation that can be read (or one-shot run, with `one_shots`:
+        `-c` in one-shot mode), and a line for each newer one that could not (a file cut
+        short or damaged must not hide the conversations before it).
 
         The index names the newest without a look at every file; only when that one
         cannot be read is the folder scanned, newest first.
         """
         skipped: list[str] = []
-        first = self.latest()
+        first = self.latest(one_shots=one_shots)
         if first is not None:
             try:
-                return first, self.open(first), skipped
+                return first, self._open_kind(first, one_shots), skipped
             except TranscriptError as exc:
                 skipped.append(str(exc))
+            except _OneShot:
+                pass
         for _, name in _by_mtime(self._folder):
             path = self._folder / name
             if path == first:
                 continue
             try:
-                return path, self.open(path), skipped
+                return path, self._open_kind(path, one_shots), skipped
             except TranscriptError as exc:
                 skipped.append(str(exc))
+            except _OneShot:
+                continue
         if skipped:
             raise TranscriptError(f"no readable conversation to continue: {skipped[0]}")
         return None
+
+    def _open_kind(self, path: Path, one_shots: bool) -> Transcript:
+        """`open`, but a one-shot run's session is passed over unless `one_shots`."""
+        loaded = self.open(path)
+        if not one_shots and loaded.conversation.kind == transcript.ONE_SHOT:
+            self.saver.start_new()  # it was adopted: let go of it again
+            raise _OneShot
+        return loaded
 
     def start_new(self) -> None:
         """After /clear the next save starts a new file."""

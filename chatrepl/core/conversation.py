@@ -29,6 +29,9 @@ class Conversation:
     name: str | None = None  # /name
     parent: str | None = None  # the session file this one was forked from
     compactions: list[Compaction] = field(default_factory=list)
+    # "one-shot" for a `chatrepl "question"` run (hidden from /sessions and the REPL's
+    # -c); None for a conversation in the REPL, which is what a file without it is
+    kind: str | None = None
 
     @property
     def compaction(self) -> Compaction | None:

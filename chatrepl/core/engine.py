@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,7 @@ class Engine(ContextWindow):
         interactive: bool = True,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
+        columns: Callable[[], int | None] | None = None,
     ) -> None:
         self._resolved = resolved
         self.backend = backend
@@ -105,6 +106,7 @@ class Engine(ContextWindow):
         self._limits: RateLimits | None = None
         self._clock = clock
         self._wall_clock = wall_clock
+        self._columns = columns  # the screen's width, for lines cut to fit (the recap)
         self.windows: Mapping[str, int] = windows or {}  # [models."NAME"] context
         self.prices: Mapping[str, Price] = prices or {}  # [prices."NAME"]
         self.probe = probe
@@ -237,6 +239,9 @@ class Engine(ContextWindow):
                     self._resolved = self._resolved.with_param(k, v, f"flag -o {k}")
                 continue
             self._resolved = self._resolved.with_value(key, value, source)
+        if self.interactive:
+            # a one-shot run's session opened in the REPL goes on as a conversation
+            loaded.conversation.kind = None
         self._conversation = loaded.conversation
         self._editing = None
         self._warned = False
@@ -302,13 +307,26 @@ class Engine(ContextWindow):
         on the way out, in case a signal cut the previous save short."""
         self._changed()
 
+    def screen_width(self) -> int | None:
+        """How many columns the screen has now (None: not a terminal, or not known)."""
+        return self._columns() if self._columns is not None else None
+
+    @property
+    def autosaving(self) -> bool:
+        """Whether every change reaches the session file (off: --no-save, until /save)."""
+        return self._autosave
+
     def save_now(self) -> str:
         """Write the session file now (even with autosave off), and keep saving after."""
         if self.store is None:
             raise CommandError("this session has no sessions folder to save to")
         self.keep_images()
         path = self.store.save(self._conversation, settings_of(self.settings))
-        self._autosave = True
+        if not self._autosave:
+            # a conversation worth one /save is worth every later turn: saving is on
+            # from here, and /settings says why
+            self._autosave = True
+            self._resolved = self._resolved.with_value("autosave", True, "/save")
         return str(path) if path is not None else ""
 
     # --- branches -------------------------------------------------------------

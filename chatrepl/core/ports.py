@@ -95,12 +95,13 @@ class SessionStore(Protocol):
         """Read a transcript; a file in the sessions folder becomes the current session."""
         ...
 
-    def latest(self) -> Path | None:
-        """The session saved last, if any."""
+    def latest(self, *, one_shots: bool = False) -> Path | None:
+        """The conversation saved last (a one-shot run's too with `one_shots`), if any."""
         ...
 
-    def sessions(self, *, limit: int) -> list[SessionInfo]:
-        """The most recent sessions, newest first; remembered as `last_listing`."""
+    def sessions(self, *, limit: int, one_shots: bool = False) -> list[SessionInfo]:
+        """The most recent sessions, newest first (one-shot runs only with `one_shots`);
+        remembered as `last_listing`."""
         ...
 
     @property

@@ -495,6 +495,12 @@ class Settings:
         const=False,
         shown=True,
     )
+    autosave_one_shot: bool = _setting(
+        True,
+        parse_boolean,
+        "save one-shot runs too (as one-shot sessions, which /sessions hides)",
+        shown=True,
+    )
     local: bool = _setting(
         False,
         parse_boolean,

@@ -16,7 +16,8 @@ The API key is not a setting a transcript can hold: only `SETTING_KEYS` are writ
 Version 2 adds optional keys only: a message's `attachments` (path, size, sha256,
 media type; a text file's content is in the message's text, an image's bytes are in
 the sessions' content-addressed image folder), `stats.params`, `stats.usage.cached_tokens`,
-and the header's `name`, `parent` (the session this one was forked from), `branches`
+and the header's `name`, `parent` (the session this one was forked from), `kind`
+("one-shot" for a one-shot run; absent for a conversation in the REPL), `branches`
 (the earlier versions of edited turns; see core/branches.py) and `compacted` (what
 /compact and /trim decided and when: every message stays in `messages`, and these
 records say which of them a request leaves out and what summary goes in their place).
@@ -87,7 +88,10 @@ _ATTACHMENT_FIELDS: tuple[tuple[str, type], ...] = (
     ("sha256", str),
     ("media_type", str),
 )
-META_KEYS = ("name", "parent")  # session metadata kept in the header beside `settings`
+# session metadata kept in the header beside `settings`; `kind` is "one-shot" for a
+# one-shot run's session and absent for a conversation (so every older file is one)
+META_KEYS = ("name", "parent", "kind")
+ONE_SHOT = "one-shot"
 
 
 @dataclass(slots=True)
@@ -112,6 +116,12 @@ class SessionInfo:
     name: str | None = None  # /name
     parent: str | None = None  # the session file it was forked from
     turn: int | None = None  # a search hit's turn: /load N opens the session there
+    kind: str | None = None  # "one-shot" for a one-shot run's session
+
+    @property
+    def one_shot(self) -> bool:
+        """Whether this is a one-shot run's session (hidden unless `/sessions --all`)."""
+        return self.kind == ONE_SHOT
 
 
 class _Bad(Exception):

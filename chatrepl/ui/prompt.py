@@ -21,6 +21,7 @@ from pathlib import Path
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
+from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.input import Input
@@ -79,7 +80,17 @@ class ChatCompleter(Completer):
         self._paths = PathCompleter(expanduser=True)
 
     def _path_words(self, word: str, complete_event: CompleteEvent):  # type: ignore[no-untyped-def]
-        yield from self._paths.get_completions(Document(word, len(word)), complete_event)
+        for found in self._paths.get_completions(Document(word, len(word)), complete_event):
+            if found.display_text.endswith("/") and not found.text.endswith("/"):
+                # a folder ends with / as in a shell, so the next Tab goes inside it
+                # (PathCompleter leaves the slash to be typed)
+                found = Completion(
+                    found.text + "/",
+                    found.start_position,
+                    display=found.display,
+                    display_meta=found.display_meta,
+                )
+            yield found
 
     def get_completions(self, document: Document, complete_event: CompleteEvent):  # type: ignore[no-untyped-def]
         """Yield completions for the text before the cursor."""
@@ -128,12 +139,32 @@ class ChatCompleter(Completer):
 Edit = Callable[[str], str]  # the text in $VISUAL/$EDITOR; raises ChatReplError
 
 
+@Condition
+def _folder_chosen() -> bool:
+    """A folder (a path completion ending in /) is selected in the completion menu."""
+    from prompt_toolkit.application import get_app
+
+    state = get_app().current_buffer.complete_state
+    chosen = state.current_completion if state is not None else None
+    return chosen is not None and chosen.text.endswith("/")
+
+
 def _key_bindings(edit: Edit | None) -> KeyBindings:
     bindings = KeyBindings()
 
     @bindings.add("escape", "enter")
     def _newline(event):  # type: ignore[no-untyped-def]
         event.current_buffer.insert_text("\n")
+
+    @bindings.add("tab", filter=_folder_chosen)
+    def _into_folder(event: KeyPressEvent) -> None:
+        # Tab on a folder picked from the menu goes into it and lists what it holds,
+        # as a shell does; prompt_toolkit's Tab would cycle back to what was typed
+        buffer = event.current_buffer
+        state = buffer.complete_state
+        assert state is not None and state.current_completion is not None
+        buffer.apply_completion(state.current_completion)
+        buffer.start_completion(insert_common_part=True)
 
     @bindings.add("c-@")  # Ctrl-Space arrives as NUL
     def _nothing(event: KeyPressEvent) -> None:

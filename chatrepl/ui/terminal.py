@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from typing import IO
+
+
+def columns_of(stream: IO[str] | None, env: Mapping[str, str]) -> int | None:
+    """The width of the terminal `stream` writes to (COLUMNS wins, as in rich); None
+    when it is not a terminal."""
+    if stream is None:
+        return None
+    given = env.get("COLUMNS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @contextlib.contextmanager

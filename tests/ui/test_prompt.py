@@ -293,3 +293,16 @@ def test_a_paste_is_read_in_big_pieces_only_while_it_lasts() -> None:
         pipe.vt100_parser.feed("end of it\x1b[201~")
         pipe.stdin_reader.read()
         assert asked == [1024, 65536, 1024]
+
+
+def test_a_folder_completes_with_a_trailing_slash(tmp_path: Path) -> None:
+    (tmp_path / "projects").mkdir()
+    (tmp_path / "project.txt").write_text("x")
+    completer = ChatCompleter(builtin_commands(), lambda: [])
+    for text in (
+        f"/load {tmp_path}/proj",
+        f"/attach a.txt {tmp_path}/proj",
+        f"see @{tmp_path}/proj",
+    ):
+        found = [c.text for c in completer.get_completions(Document(text), CompleteEvent())]
+        assert sorted(found) == ["ect.txt", "ects/"], text

@@ -88,8 +88,17 @@ class CommandContext(Protocol):
         """Resend the last user message."""
         ...
 
+    def screen_width(self) -> int | None:
+        """The screen's width in columns, if known (lines cut to fit it)."""
+        ...
+
+    @property
+    def autosaving(self) -> bool:
+        """Whether every change is saved (off under --no-save until /save)."""
+        ...
+
     def save_now(self) -> str:
-        """Write the session file now; its path."""
+        """Write the session file now, and autosave from then on; its path."""
         ...
 
     def compare(self, models: list[str], question: str | None = None) -> None:

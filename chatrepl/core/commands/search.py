@@ -60,7 +60,8 @@ def hit_row(number: int, hit: Hit) -> tuple[str, ...]:
         str(number),
         when,
         hit.model or "-",
-        f"{hit.role} · turn {hit.turn}",
+        # a one-shot run's session is found like any other, and says what it is
+        f"{hit.role} · turn {hit.turn}" + (" · one-shot" if hit.session.one_shot else ""),
         highlighted(hit.snippet),
         title,
     )

@@ -18,6 +18,7 @@ from chatrepl.core import transcript
 from chatrepl.core.commands.registry import Command, CommandContext
 from chatrepl.core.errors import CommandError
 from chatrepl.core.ports import SessionStore
+from chatrepl.core.recap import recap
 from chatrepl.core.reply import Confirm, Outcome
 from chatrepl.core.transcript import SessionInfo
 
@@ -55,7 +56,10 @@ def _save(ctx: CommandContext, args: str) -> None:
     if not args.strip():
         if not ctx.conversation.messages:
             raise CommandError("nothing to save yet")
-        ctx.view.info(f"saved to {ctx.save_now()}")
+        was_off = not ctx.autosaving
+        path = ctx.save_now()
+        later = "; autosave is on now: every later turn is saved there too" if was_off else ""
+        ctx.view.info(f"saved to {path}{later}")
         return
     path = _path(args)
     ctx.keep_images()  # the file names images by sha256: their bytes must be kept
@@ -81,9 +85,10 @@ def _load(ctx: CommandContext, args: str) -> None:
         target = _path(args)
     loaded = store.open(target)  # raises before anything is touched
     ctx.load(loaded, source=f"transcript {target}")
-    turns = loaded.conversation.turns
-    model = ctx.settings.model or "none chosen yet (/model NAME)"
-    ctx.view.info(f"loaded {target}: {_plural(turns, 'turn')}, model {model}")
+    # where the conversation stands, in one line: its title, turns and last exchange
+    ctx.view.info(recap(loaded.conversation, verb="loaded", width=ctx.screen_width()))
+    if not ctx.settings.model:
+        ctx.view.info("no model chosen yet: /model NAME")
     if turn is not None:
         ctx.show_turn(turn)
 
@@ -97,7 +102,8 @@ def _listed(store: SessionStore, number: int) -> SessionInfo:
 
 
 def _title(info: SessionInfo) -> str:
-    return f"“{info.name}” {info.first_line}".strip() if info.name else info.first_line
+    title = f"“{info.name}” {info.first_line}".strip() if info.name else info.first_line
+    return f"(one-shot) {title}" if info.one_shot else title
 
 
 def _remove(ctx: CommandContext, args: str) -> Outcome | None:
@@ -121,7 +127,8 @@ def _remove(ctx: CommandContext, args: str) -> Outcome | None:
         )
     ctx.remove_session(info.path)
     # the numbers of the listing no longer hold: /load N must not open a neighbour
-    store.sessions(limit=max(len(store.last_listing), 1))
+    every = any(listed.one_shot for listed in store.last_listing)
+    store.sessions(limit=max(len(store.last_listing), 1), one_shots=every)
     ctx.view.info(f"deleted session {number} ({info.path.name}); /sessions numbers them afresh")
     return None
 
@@ -131,13 +138,17 @@ def _sessions(ctx: CommandContext, args: str) -> Outcome | None:
     limit = SESSIONS_LISTED
     if args.strip().split(" ", 1)[0].lower() in ("rm", "remove", "delete"):
         return _remove(ctx, args.strip().partition(" ")[2])
-    if args.strip():
-        if not args.strip().isdigit() or int(args) < 1:
-            raise CommandError(f"/sessions takes a count, not {args.strip()!r}")
-        limit = int(args)
-    listing = store.sessions(limit=limit)
+    words = args.split()
+    every = "--all" in words  # one-shot runs too
+    words = [w for w in words if w != "--all"]
+    if words:
+        if len(words) > 1 or not words[0].isdigit() or int(words[0]) < 1:
+            raise CommandError(f"/sessions takes a count or --all, not {' '.join(words)!r}")
+        limit = int(words[0])
+    listing = store.sessions(limit=limit, one_shots=every)
     if not listing:
-        ctx.view.info(f"no saved conversations yet (in {store.folder})")
+        others = "" if every else "; /sessions --all adds one-shot runs"
+        ctx.view.info(f"no saved conversations yet (in {store.folder}){others}")
         return None
     numbers = {info.path.name: n for n, info in enumerate(listing, 1)}
     rows = []
@@ -160,7 +171,9 @@ def _sessions(ctx: CommandContext, args: str) -> Outcome | None:
                 title,
             )
         )
-    ctx.view.table(rows, title="Sessions (newest first; /load N opens one, /sessions rm N deletes)")
+    title = "Sessions (newest first; /load N opens one, /sessions rm N deletes"
+    title += ")" if every else "; --all adds one-shot runs)"
+    ctx.view.table(rows, title=title)
     return None
 
 
@@ -243,8 +256,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "sessions",
         _sessions,
-        "list recent saved conversations, or delete one (asks first)",
-        "[COUNT] | rm N",
+        "list recent saved conversations (--all: one-shot runs too), or delete one",
+        "[COUNT] [--all] | rm N",
     ),
     Command(
         "fork", _fork, "go on in a new session file (from turn N); the original stays", "[N] [NAME]"
