@@ -53,7 +53,7 @@ def build_parser(*, config_path: str = "see README") -> argparse.ArgumentParser:
         allow_abbrev=False,  # `--key inf-…` must not be taken as --key-env and echoed
         description="Chat with any OpenAI-compatible /v1/chat/completions endpoint.",
         epilog="Environment: INFERENCE_URL, INFERENCE_KEY, INFERENCE_MODEL_ID "
-        "(fallbacks OPENAI_BASE_URL, OPENAI_API_KEY), CHATREPL_CONFIG, NO_COLOR. "
+        "(fallbacks OPENAI_BASE_URL, OPENAI_API_KEY), CHATREPL_CONFIG, NO_COLOR, FORCE_COLOR. "
         "The API key is only read from the environment, never from a flag.",
     )
     p.add_argument("message", nargs="*", help="send one message, print the reply and exit")

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from chatrepl.core.commands.registry import Command
     from chatrepl.core.engine import Engine
     from chatrepl.core.redact import Redactor
+    from chatrepl.ui.linereader import LineReader
     from chatrepl.ui.prompt import PromptReader
+
+    Reader = PromptReader | LineReader
 
 
 class LazyEngine:
@@ -52,9 +55,10 @@ class LazyEngine:
 def run_repl(session: Session) -> int:
     """Read lines until /exit or Ctrl-D."""
     from prompt_toolkit.input import create_input
-    from prompt_toolkit.output import create_output
 
+    from chatrepl.ui.linereader import LineReader, is_dumb
     from chatrepl.ui.prompt import PromptReader
+    from chatrepl.ui.terminal import prompt_output
 
     environment = session.environment
     resolved = session.resolved
@@ -113,19 +117,24 @@ def run_repl(session: Session) -> int:
 
         return TerminalEditor(env=environment.env).edit(text)
 
-    terminal_in, terminal_out = create_input(environment.stdin), create_output(environment.stdout)
-    reader = PromptReader(
-        history_path=session.history_path(),
-        commands=commands,
-        models=models,
-        toolbar=toolbar,
-        secrets=secrets,
-        roles=roles,
-        params=params,
-        edit=edit,
-        input=terminal_in,
-        output=terminal_out,
-    )
+    terminal_in = create_input(environment.stdin)
+    terminal_out = prompt_output(environment.stdout, monochrome=_monochrome(session))
+    reader: Reader
+    if is_dumb(environment.env.get("TERM")):
+        reader = LineReader(environment.stdin, environment.stdout)
+    else:
+        reader = PromptReader(
+            history_path=session.history_path(),
+            commands=commands,
+            models=models,
+            toolbar=toolbar,
+            secrets=secrets,
+            roles=roles,
+            params=params,
+            edit=edit,
+            input=terminal_in,
+            output=terminal_out,
+        )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
     environment.stdout.write(redact(banner(settings)) + "\n")
     environment.stdout.flush()
@@ -147,7 +156,7 @@ def run_repl(session: Session) -> int:
 
 def _loop(
     session: Session,
-    reader: PromptReader,
+    reader: Reader,
     lazy: LazyEngine,
     remembering: bool,
     terminal_in: Input,
@@ -186,6 +195,13 @@ def _loop(
         if outcome.exit:
             return
         prefill = outcome.prefill or ""
+
+
+def _monochrome(session: Session) -> bool:
+    """Whether the prompt and toolbar go without colour (NO_COLOR, --color never)."""
+    from chatrepl.ui.views import colour_choice
+
+    return colour_choice(session.resolved.settings.color, session.environment.env) == "never"
 
 
 def _redacted(toolbar: Toolbar, redact: Redactor) -> Toolbar:

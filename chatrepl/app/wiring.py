@@ -480,6 +480,7 @@ class Session:
             stderr=environment.stderr,
             stdout_isatty=environment.stdout_isatty,
             env=environment.env,
+            color=self.resolved.settings.color,
         )
         return RedactingView(view, self.redactor)
 

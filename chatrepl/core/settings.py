@@ -300,6 +300,17 @@ def parse_alias(value: Any) -> str:
     return alias
 
 
+COLOR_MODES = ("auto", "always", "never")
+
+
+def parse_color(value: Any) -> str:
+    """auto, always or never (when to colour the output)."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text not in COLOR_MODES:
+        raise ValueError("auto, always or never")
+    return text
+
+
 AUTO_COMPACT = ("off", "trim", "summarise")
 
 
@@ -486,6 +497,14 @@ class Settings:
     )
     plain: bool = _setting(
         False, parse_boolean, "no markdown rendering or colour", flags=("--plain",), const=True
+    )
+    color: str = _setting(
+        "auto",
+        parse_color,
+        "colour: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), always "
+        "(markdown rendered even into a pipe) or never (markdown laid out, no colour)",
+        flags=("--color",),
+        metavar="WHEN",
     )
     autosave: bool = _setting(
         True,

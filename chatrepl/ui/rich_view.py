@@ -97,6 +97,7 @@ class _ReplyStream:
         *,
         refresh_per_second: float,
         budget: float = PRINT_BUDGET,
+        live: bool = True,
     ) -> None:
         from rich.live import Live
 
@@ -116,13 +117,14 @@ class _ReplyStream:
         self._size = self._real_size()
         width, height = console.size  # COLUMNS/LINES win until the terminal is resized
         # A recording console keeps every byte: its picture needs the padding spaces.
-        to_edge = console.is_terminal and not console.record
+        # A dumb terminal knows no "erase to end of line" either: plain spaces there.
+        to_edge = console.is_terminal and not console.is_dumb_terminal and not console.record
         self.renderer = StreamRenderer(console, width=width, height=height, to_edge=to_edge)
         # A recording console keeps every byte it writes: live redraws would all end up
         # in the picture, so it only ever gets the finished blocks.
         self._live: Live | None = None
         self._slot = _Rows([])
-        if console.is_terminal and not console.is_dumb_terminal and not console.record:
+        if live and console.is_terminal and not console.is_dumb_terminal and not console.record:
             self._live = Live(
                 self._slot,
                 console=console,
@@ -313,8 +315,10 @@ class RichView:
         *,
         plain: bool = False,
         refresh_per_second: float = 20,
+        live: bool = True,
     ) -> None:
         self.console = console
+        self.live = live  # False: into a pipe (forced colour), finished blocks only
         self.plain = plain  # replies as raw text (no markdown), everything else styled
         self.refresh_per_second = refresh_per_second
         self._stream: _ReplyStream | None = None
@@ -376,7 +380,9 @@ class RichView:
         """A reply is about to stream."""
         self._end_stream()
         if not self.plain:
-            self._stream = _ReplyStream(self.console, refresh_per_second=self.refresh_per_second)
+            self._stream = _ReplyStream(
+                self.console, refresh_per_second=self.refresh_per_second, live=self.live
+            )
 
     def show(self, event: TextDelta | ReasoningDelta) -> None:
         """Display one piece of the reply as it arrives."""

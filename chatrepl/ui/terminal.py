@@ -1,11 +1,14 @@
-"""Terminal modes around a reply."""
+"""The terminal: its modes around a reply, and the output the prompt draws on."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
-from typing import IO
+from typing import IO, TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from prompt_toolkit.output import Output
 
 
 def columns_of(stream: IO[str] | None, env: Mapping[str, str]) -> int | None:
@@ -51,3 +54,14 @@ def keyboard_echo_off(stdin: IO[str] | None) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+def prompt_output(stream: TextIO, *, monochrome: bool = False) -> Output:
+    """prompt_toolkit's output for this stream; `monochrome` for NO_COLOR and --color
+    never (prompt_toolkit reads NO_COLOR from the process, not from --color)."""
+    from prompt_toolkit.output import ColorDepth, create_output
+
+    output = create_output(stream)
+    if monochrome and hasattr(output, "default_color_depth"):
+        output.default_color_depth = ColorDepth.DEPTH_1_BIT  # a Vt100_Output's own default
+    return output
