@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from chatrepl.app.screen import Screen
 from chatrepl.app.wiring import Session
 from chatrepl.core.errors import TerminatedBySignal, UnexpectedError
 from chatrepl.ui.terminal import keyboard_echo_off
@@ -54,6 +55,15 @@ class LazyEngine:
 
 def run_repl(session: Session) -> int:
     """Read lines until /exit or Ctrl-D."""
+
+    screen = Screen.choose(session.environment)
+    try:
+        return _run(session, screen)
+    finally:
+        screen.close()
+
+
+def _run(session: Session, screen: Screen) -> int:
     from prompt_toolkit.input import create_input
 
     from chatrepl.ui.linereader import LineReader, is_dumb
@@ -62,6 +72,7 @@ def run_repl(session: Session) -> int:
 
     environment = session.environment
     resolved = session.resolved
+    session.screen = screen.terminal if screen.log is not None else None
     view = LazyView(session.view)
     lazy = LazyEngine(lambda: session.build_engine(view, interactive=True))
     if session.loaded is not None:
@@ -115,13 +126,13 @@ def run_repl(session: Session) -> int:
     def edit(text: str) -> str:
         from chatrepl.adapters.editor import TerminalEditor
 
-        return TerminalEditor(env=environment.env).edit(text)
+        return TerminalEditor(env=environment.env, stdout=session.screen).edit(text)
 
     terminal_in = create_input(environment.stdin)
-    terminal_out = prompt_output(environment.stdout, monochrome=_monochrome(session))
+    terminal_out = prompt_output(screen.terminal, monochrome=_monochrome(session))
     reader: Reader
     if is_dumb(environment.env.get("TERM")):
-        reader = LineReader(environment.stdin, environment.stdout)
+        reader = LineReader(environment.stdin, screen.terminal)
     else:
         reader = PromptReader(
             history_path=session.history_path(),
@@ -134,10 +145,11 @@ def run_repl(session: Session) -> int:
             edit=edit,
             input=terminal_in,
             output=terminal_out,
+            erase_when_done=screen.echoed,
         )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
-    environment.stdout.write(redact(banner(settings)) + "\n")
-    environment.stdout.flush()
+    screen.terminal.write(redact(banner(settings)) + "\n")
+    screen.terminal.flush()
     # a model the user picks (now, or by /model later) is remembered for this endpoint,
     # unless a flag, the config or the environment names one anyway
     remembering = not settings.model or session.resolved.sources["model"].startswith("remembered")
@@ -145,7 +157,7 @@ def run_repl(session: Session) -> int:
         _pick_model(session, lazy.get(), terminal_in, terminal_out)
     _start_warm_up(lazy, session, view)
     try:
-        _loop(session, reader, lazy, remembering, terminal_in, terminal_out)
+        _loop(session, reader, lazy, remembering, terminal_in, terminal_out, screen)
     except TerminatedBySignal:
         engine = lazy.ready
         if engine is not None:
@@ -161,15 +173,18 @@ def _loop(
     remembering: bool,
     terminal_in: Input,
     terminal_out: Output,
+    screen: Screen,
 ) -> None:
     """Read and handle lines until /exit or Ctrl-D."""
     environment = session.environment
     prefill = ""  # /edit, /editor, or a message that could not be sent
     while True:
+        screen.settle()
         line = reader.read(default=prefill)
         prefill = ""
         if line is None:
             return
+        screen.record(line)
         engine = lazy.get()
         if not engine.settings.model and line.strip() and not line.startswith("/"):
             _pick_model(session, engine, terminal_in, terminal_out)  # never send without one

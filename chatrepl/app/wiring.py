@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chatrepl.app.environment import Environment
 from chatrepl.core.conversation import Conversation
@@ -263,6 +263,8 @@ class Session:
         self.loaded: Transcript | None = None
         self.loaded_from: str | None = None
         self.notes: list[str] = []  # lines for the user once the view exists
+        # the terminal the prompt draws on when stdout is not one (`chatrepl | tee log`)
+        self.screen: TextIO | None = None
         self.backend: Backend
         self.config: ConfigFile | None = None
         self.index: LazyIndex
@@ -414,7 +416,7 @@ class Session:
 
         environment = self.environment
         env = environment.env
-        terminal = environment.stdout if environment.stdout_isatty else None
+        terminal = environment.stdout if environment.stdout_isatty else self.screen
 
         def columns() -> int | None:
             return columns_of(terminal, env)
@@ -440,7 +442,9 @@ class Session:
             files=DiskFiles(images_dir(env), home=env.get("HOME")),
             clipboard=TerminalClipboard(terminal=terminal, env=env),
             editor=TerminalEditor(
-                env=env, stdin=environment.stdin if environment.stdin_isatty else None
+                env=env,
+                stdin=environment.stdin if environment.stdin_isatty else None,
+                stdout=self.screen,
             ),
             roles=config.roles if config is not None else {},
             windows=config.windows if config is not None else {},

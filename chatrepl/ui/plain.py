@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
@@ -17,9 +17,15 @@ class PlainView:
     errors, stats) goes to stderr so `chatrepl "q" > answer.md` captures only the answer.
     """
 
-    def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
+    def __init__(
+        self, stdout: IO[str], stderr: IO[str], *, settle: Callable[[], None] | None = None
+    ) -> None:
         self.out = stdout  # reply text
         self.err = stderr  # everything else
+        # stdout is a pipe (`| tee`): wait for its reader before a stderr line, so the
+        # line does not overtake the reply on the terminal both end up on
+        self._settle = settle
+        self._unsettled = False  # stdout was written since the last wait
         self._at_line_start = True  # of stdout, so the stats line does not glue to the reply
         self._reasoning_open = False
 
@@ -47,6 +53,7 @@ class PlainView:
     def compare(self, results: Sequence[CompareResult]) -> None:
         """Each model's answer in turn, under a header line (stdout), stats on stderr."""
         for result in results:
+            self._unsettled = True
             self.out.write(f"=== {result.model} ===\n")
             if result.text:
                 self.out.write(result.text + ("" if result.text.endswith("\n") else "\n"))
@@ -69,6 +76,7 @@ class PlainView:
             return
         self._close_reasoning()
         if event.text:
+            self._unsettled = True
             self.out.write(event.text)
             self.out.flush()
             self._at_line_start = event.text.endswith("\n")
@@ -79,6 +87,7 @@ class PlainView:
         # End with a newline, as `echo` does: the shell prompt, `wc -l` and `while read`
         # all expect one. The reply's own bytes are otherwise untouched.
         if not self._at_line_start:
+            self._unsettled = True
             self.out.write("\n")
             self.out.flush()
             self._at_line_start = True
@@ -93,5 +102,8 @@ class PlainView:
 
     def _line(self, text: str) -> None:
         self.out.flush()  # keep the order right when both go to one terminal
+        if self._settle is not None and self._unsettled:
+            self._unsettled = False
+            self._settle()
         self.err.write(text + "\n")
         self.err.flush()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
+import struct
+import time
 from collections.abc import Iterator, Mapping
 from typing import IO, TYPE_CHECKING, TextIO
 
@@ -65,3 +68,50 @@ def prompt_output(stream: TextIO, *, monochrome: bool = False) -> Output:
     if monochrome and hasattr(output, "default_color_depth"):
         output.default_color_depth = ColorDepth.DEPTH_1_BIT  # a Vt100_Output's own default
     return output
+
+
+def open_tty() -> TextIO | None:
+    """The controlling terminal for writing (`chatrepl | tee log` draws its prompt there),
+    or None when the process has none (cron, a container without a tty)."""
+    try:
+        return open("/dev/tty", "w", encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def is_pipe(stream: IO[str]) -> bool:
+    """Whether the stream writes into a pipe (`| tee`, `| less`), not a file or terminal."""
+    try:
+        return stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def wait_for_reader(stream: IO[str], *, timeout: float = 0.25) -> None:
+    """Wait (briefly) until the pipe's reader has taken everything written to it.
+
+    `chatrepl | tee log` shows the reply through tee, a moment after writing it, while
+    the stats line (stderr) and the next prompt (/dev/tty) go to the terminal straight
+    away: without this wait they can land before the reply's last line, or inside the
+    prompt. Bounded: a reader that is not reading (`| less` at a full page) only costs
+    `timeout`.
+    """
+    try:
+        import fcntl
+        import termios
+
+        fd = stream.fileno()
+    except (ImportError, OSError, ValueError, AttributeError):
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            left = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return  # not a pipe this system can ask
+        if left <= 0:
+            break
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.002)
+    time.sleep(0.005)  # the reader writes to the terminal right after its read returns
