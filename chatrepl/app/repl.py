@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from chatrepl.app.screen import Screen
 from chatrepl.app.wiring import Session
@@ -90,9 +90,10 @@ def _run(session: Session, screen: Screen) -> int:
     redact = session.redactor  # the toolbar and banner show the URL: never its password
 
     def toolbar() -> Toolbar:
+        width = _columns()
         engine = lazy.ready
         if engine is None:
-            return _redacted(toolbar_text(resolved.settings, 0), redact)
+            return _redacted(toolbar_text(resolved.settings, 0, width=width), redact)
         conversation = engine.conversation
         reading = engine.reading()
         shown = toolbar_text(
@@ -102,6 +103,7 @@ def _run(session: Session, screen: Screen) -> int:
             attached=len(engine.pending),
             meter=reading.text(),
             warn=reading.warn,
+            width=width,
         )
         return _redacted(shown, redact)
 
@@ -148,7 +150,7 @@ def _run(session: Session, screen: Screen) -> int:
             erase_when_done=screen.echoed,
         )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
-    screen.terminal.write(redact(banner(settings)) + "\n")
+    screen.terminal.write(redact(banner(settings, width=_size(screen.terminal))) + "\n")
     screen.terminal.flush()
     # a model the user picks (now, or by /model later) is remembered for this endpoint,
     # unless a flag, the config or the environment names one anyway
@@ -210,6 +212,24 @@ def _loop(
         if outcome.exit:
             return
         prefill = outcome.prefill or ""
+
+
+def _columns() -> int | None:
+    """The width of the terminal the prompt is drawn on (None outside a prompt)."""
+    from prompt_toolkit.application import get_app_or_none
+
+    app = get_app_or_none()
+    return app.output.get_size().columns if app is not None else None
+
+
+def _size(stream: TextIO) -> int | None:
+    """The width of the terminal behind `stream`, if it is one."""
+    import os
+
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _monochrome(session: Session) -> bool:

@@ -348,14 +348,53 @@ class RichView:
         self.console.print(_Rows([trim_row(row, width=None) for row in rows]), crop=False)
 
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
-        """A small table (help, settings, models, sessions)."""
+        """A small table (help, settings, models, sessions). When it is wider than the
+        terminal, the rows that do not fit put their last cell (a help text, a setting's
+        source, a path) on a line of its own below, instead of squeezing it into a
+        narrow column that cuts or wraps it."""
         from rich import box
         from rich.table import Table
 
         table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
         for row in rows:
             table.add_row(*(_cell(cell) for cell in row))
-        self.console.print(table, markup=False, highlight=False)
+        folded = _rows_to_fold(rows, self.console.width)
+        if not folded:
+            self.console.print(table, markup=False, highlight=False)
+            return
+        self._print_folded(rows, folded, title=title)
+
+    def _print_folded(
+        self, rows: Sequence[Sequence[str]], folded: dict[int, int], *, title: str | None
+    ) -> None:
+        from rich.cells import cell_len
+        from rich.text import Text
+
+        widths = _column_widths(rows, folded)
+        lines: list[Text] = [Text(title)] if title else []
+        lines.append(Text(""))  # where the simple box leaves its empty top line
+        room = max(10, self.console.width - len(FOLD_INDENT) - 1)
+        for number, row in enumerate(rows):
+            cut = len(row) - folded.get(number, 0)
+            kept, below = row[:cut], row[cut:]
+            line = Text(TABLE_INDENT)
+            for column, cell in enumerate(kept):
+                if column:
+                    line.append(TABLE_GAP)
+                line.append_text(_text(cell))
+                if column < len(kept) - 1:
+                    line.append(" " * (widths[column] - cell_len(str(cell))))
+            lines.append(line)
+            for cell in below:
+                # wrapped at words within the indented width; a path longer than that
+                # breaks anywhere (fold), never cut with `…`
+                for piece in _text(cell).wrap(self.console, room, overflow="fold"):
+                    piece.rstrip()
+                    lines.append(Text(FOLD_INDENT).append_text(piece))
+        lines.append(Text(""))
+        for line in lines:
+            line.rstrip()
+            self.console.print(line, markup=False, highlight=False, crop=False)
 
     def compare(self, results: Sequence[CompareResult]) -> None:
         """Each model's answer as markdown in its own column, its stats at the bottom."""
@@ -416,6 +455,52 @@ class RichView:
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()
+
+
+TABLE_INDENT = "  "  # where rich's simple box starts a row, and between its columns
+TABLE_GAP = "   "
+FOLD_INDENT = "      "  # a folded cell, on its own line, under its row
+
+
+def _column_widths(rows: Sequence[Sequence[str]], folded: dict[int, int]) -> list[int]:
+    """Each column's width: its widest cell, not counting the cells folded away."""
+    from rich.cells import cell_len
+
+    widths: list[int] = []
+    for number, row in enumerate(rows):
+        for column, cell in enumerate(row[: len(row) - folded.get(number, 0)]):
+            if column == len(widths):
+                widths.append(0)
+            widths[column] = max(widths[column], cell_len(str(cell)))
+    return widths
+
+
+def _rows_to_fold(rows: Sequence[Sequence[str]], width: int) -> dict[int, int]:
+    """For each row that does not fit in `width`, how many of its last cells go on lines
+    of their own: the widest such cell first, one at a time, until the table fits (an
+    empty answer when it fits already)."""
+    from rich.cells import cell_len
+
+    folded: dict[int, int] = {}
+    while True:
+        widths = _column_widths(rows, folded)
+        needed = len(TABLE_INDENT) + sum(widths) + len(TABLE_GAP) * (len(widths) - 1)
+        if needed < width:  # rich leaves a column free at the edge
+            return folded
+        kept = {n: len(row) - folded.get(n, 0) for n, row in enumerate(rows)}
+        candidates = [n for n, count in kept.items() if count > 1]
+        if not candidates:
+            return folded
+        widest = max(candidates, key=lambda n: cell_len(str(rows[n][kept[n] - 1])))
+        folded[widest] = folded.get(widest, 0) + 1
+
+
+def _text(cell: str) -> Text:
+    """A cell as rich Text, a search hit's matches highlighted."""
+    from rich.text import Text
+
+    shown = _cell(cell)
+    return shown if isinstance(shown, Text) else Text(str(shown))
 
 
 def _cell(cell: str) -> Any:

@@ -591,3 +591,31 @@ def test_a_search_hits_matches_are_highlighted_in_the_table() -> None:
     out, err = io.StringIO(), io.StringIO()
     PlainView(out, err).table([("1", snippet)])
     assert err.getvalue() == "  1  the retry field [bold]x\n"
+
+
+def test_a_table_too_wide_for_the_terminal_folds_its_long_cells_onto_their_own_lines() -> None:
+    rows = [
+        ("url", "http://127.0.0.1:8080", "env INFERENCE_URL"),
+        ("model", "m", "remembered for this endpoint (/home/u/.local/state/chatrepl/e.json)"),
+    ]
+
+    def shown(width: int) -> list[str]:
+        out = io.StringIO()
+        RichView(Console(file=out, width=width, force_terminal=False)).table(rows, title="T")
+        return [line.rstrip() for line in out.getvalue().split("\n")]
+
+    wide = shown(120)
+    assert "  model   m                       remembered for this endpoint (/home/u/" in "\n".join(
+        wide
+    )
+    narrow = shown(60)
+    assert narrow[:7] == [
+        "T",
+        "",
+        "  url     http://127.0.0.1:8080   env INFERENCE_URL",
+        "  model   m",
+        "      remembered for this endpoint",
+        "      (/home/u/.local/state/chatrepl/e.json)",
+        "",
+    ]
+    assert all(len(line) < 60 for line in narrow) and "…" not in "".join(narrow)
