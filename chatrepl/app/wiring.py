@@ -25,6 +25,7 @@ from chatrepl.core.messages import StreamEvent
 from chatrepl.core.ports import Backend, View
 from chatrepl.core.redact import Redactor
 from chatrepl.core.settings import (
+    BUILTIN_PROFILES,
     SETTINGS,
     ConfigFile,
     Layer,
@@ -33,6 +34,7 @@ from chatrepl.core.settings import (
     check_plain_http,
     describe,
     from_env,
+    profile_layers,
     resolve,
     resolve_key,
 )
@@ -40,8 +42,6 @@ from chatrepl.core.transcript import ONE_SHOT, Transcript
 
 if TYPE_CHECKING:
     from chatrepl.adapters.lazy_index import LazyIndex
-
-BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {"local": {"local": True}}
 
 
 def flag_layer(args: argparse.Namespace) -> Layer:
@@ -72,19 +72,10 @@ def load_settings(
     if config is not None:
         layers.append(config.base)
         if config.default_profile and not profile:
-            layers.append(config.profile(config.default_profile))
+            layers += profile_layers(config.default_profile, config)
     layers.append(from_env(env))
     if profile:
-        if profile in BUILTIN_PROFILES:
-            layers.append(
-                Layer("built-in profile", {**BUILTIN_PROFILES[profile], "profile": profile})
-            )
-        if config is not None and profile in config.profiles:
-            layers.append(config.profiles[profile])
-        elif profile not in BUILTIN_PROFILES:
-            if config is None:
-                raise ConfigError(f"unknown profile '{profile}': no config file defines it")
-            config.profile(profile)  # raises, suggesting the closest name
+        layers += profile_layers(profile, config)  # raises, naming the known ones
     layers.append(flag_layer(args))
     role = resolve(*layers).settings.role
     if role:

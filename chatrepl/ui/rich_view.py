@@ -349,9 +349,9 @@ class RichView:
 
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
         """A small table (help, settings, models, sessions). When it is wider than the
-        terminal, the rows that do not fit put their last cell (a help text, a setting's
-        source, a path) on a line of its own below, instead of squeezing it into a
-        narrow column that cuts or wraps it."""
+        terminal, a last cell of prose wraps in its column if the column leaves it room;
+        one with a long word (a setting's source, a path) or squeezed by wide cells
+        before it goes on lines of its own under its row, never cut with `…`."""
         from rich import box
         from rich.table import Table
 
@@ -378,13 +378,17 @@ class RichView:
             cut = len(row) - folded.get(number, 0)
             kept, below = row[:cut], row[cut:]
             line = Text(TABLE_INDENT)
-            for column, cell in enumerate(kept):
-                if column:
-                    line.append(TABLE_GAP)
+            for column, cell in enumerate(kept[:-1]):
                 line.append_text(_text(cell))
-                if column < len(kept) - 1:
-                    line.append(" " * (widths[column] - cell_len(str(cell))))
-            lines.append(line)
+                line.append(" " * (widths[column] - cell_len(str(cell))) + TABLE_GAP)
+            start = line.cell_len
+            if kept:
+                # prose that does not fit wraps in its column, under its first line
+                pieces = _text(kept[-1]).wrap(self.console, max(10, self.console.width - 1 - start))
+                line.append_text(pieces[0] if pieces else Text(""))
+                lines.append(line)
+                for piece in list(pieces)[1:]:
+                    lines.append(Text(" " * start).append_text(piece))
             for cell in below:
                 # wrapped at words within the indented width; a path longer than that
                 # breaks anywhere (fold), never cut with `…`
@@ -460,39 +464,84 @@ class RichView:
 TABLE_INDENT = "  "  # where rich's simple box starts a row, and between its columns
 TABLE_GAP = "   "
 FOLD_INDENT = "      "  # a folded cell, on its own line, under its row
+MIN_WRAP_ROOM = 30  # a last cell wraps in its column when it has this much room …
+LONG_WORD = 20  # … and no word longer than this (a path folds instead)
 
 
 def _column_widths(rows: Sequence[Sequence[str]], folded: dict[int, int]) -> list[int]:
-    """Each column's width: its widest cell, not counting the cells folded away."""
+    """How wide each column is padded: its widest cell among the rows that show a cell
+    after it (a row's last cell on the line needs no padding; folded cells none)."""
     from rich.cells import cell_len
 
     widths: list[int] = []
     for number, row in enumerate(rows):
-        for column, cell in enumerate(row[: len(row) - folded.get(number, 0)]):
+        kept = len(row) - folded.get(number, 0)
+        for column, cell in enumerate(row[: kept - 1]):
             if column == len(widths):
                 widths.append(0)
             widths[column] = max(widths[column], cell_len(str(cell)))
     return widths
 
 
+def _row_width(row: Sequence[str], kept: int, widths: list[int]) -> int:
+    """The cells the row's line takes, indent and gaps included."""
+    from rich.cells import cell_len
+
+    if kept == 0:
+        return 0
+    padded = sum(widths[column] for column in range(kept - 1))
+    return len(TABLE_INDENT) + padded + len(TABLE_GAP) * (kept - 1) + cell_len(str(row[kept - 1]))
+
+
+def _wraps(cell: str, room: int) -> bool:
+    """Whether a cell can wrap in the `room` its column leaves: prose that is not too
+    squeezed does; a long word (a path, a URL) would be broken, so its cell folds."""
+    from rich.cells import cell_len
+
+    words = str(cell).split()
+    return room >= MIN_WRAP_ROOM and all(cell_len(word) <= LONG_WORD for word in words)
+
+
+def _prefix(row: Sequence[str], kept: int) -> int:
+    """The cells a row's line takes before its last kept cell, with no padding."""
+    from rich.cells import cell_len
+
+    own = sum(cell_len(str(cell)) for cell in row[: kept - 1])
+    return len(TABLE_INDENT) + own + len(TABLE_GAP) * (kept - 1)
+
+
 def _rows_to_fold(rows: Sequence[Sequence[str]], width: int) -> dict[int, int]:
     """For each row that does not fit in `width`, how many of its last cells go on lines
-    of their own: the widest such cell first, one at a time, until the table fits (an
-    empty answer when it fits already)."""
+    of their own (an empty answer when every row fits, or wraps as prose in its column).
+
+    A row too wide whose last cell cannot wrap is dealt with one cell at a time: when
+    the cell could wrap but for the padding another row's wide cells impose, that row
+    folds (so the column narrows for all); otherwise the row folds its own last cell.
+    """
     from rich.cells import cell_len
 
     folded: dict[int, int] = {}
     while True:
         widths = _column_widths(rows, folded)
-        needed = len(TABLE_INDENT) + sum(widths) + len(TABLE_GAP) * (len(widths) - 1)
-        if needed < width:  # rich leaves a column free at the edge
-            return folded
         kept = {n: len(row) - folded.get(n, 0) for n, row in enumerate(rows)}
-        candidates = [n for n, count in kept.items() if count > 1]
-        if not candidates:
+        stuck: list[tuple[int, int]] = []  # (length, row)
+        for n, row in enumerate(rows):
+            length = _row_width(row, kept[n], widths)
+            if kept[n] <= 1 or length < width:  # rich leaves a column free at the edge
+                continue
+            last = str(row[kept[n] - 1])
+            if not _wraps(last, width - 1 - (length - cell_len(last))):
+                stuck.append((length, n))
+        if not stuck:
             return folded
-        widest = max(candidates, key=lambda n: cell_len(str(rows[n][kept[n] - 1])))
-        folded[widest] = folded.get(widest, 0) + 1
+        _, n = max(stuck)
+        victim = n
+        if _wraps(str(rows[n][kept[n] - 1]), width - 1 - _prefix(rows[n], kept[n])):
+            wider = [m for m in kept if kept[m] > 1]
+            setter = max(wider, key=lambda m: _prefix(rows[m], kept[m]))
+            if _prefix(rows[setter], kept[setter]) > _prefix(rows[n], kept[n]):
+                victim = setter
+        folded[victim] = folded.get(victim, 0) + 1
 
 
 def _text(cell: str) -> Text:

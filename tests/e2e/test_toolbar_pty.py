@@ -87,3 +87,27 @@ def test_settings_fold_a_long_source_onto_its_own_line(
     # the source, on lines of its own under its row, whole once put back together
     assert f"config {config}".replace(" ", "") == "".join(below).replace(" ", "")
     assert [line for line in lines if len(line) >= cols] == []
+
+
+def test_help_at_sixty_columns_groups_aliases_and_lists_the_keys(
+    fake_server: FakeServer, started: list[Terminal]
+) -> None:
+    env = chat_env(fake_server.url, INFERENCE_MODEL_ID="m", COLUMNS="60")
+    term = Terminal([], env, cols=60, rows=40, answer_cpr=True)
+    started.append(term)
+    term.wait_for("/help")
+    term.type("/help")
+    screen = term.wait_for_after("> /help", "Ctrl-Z")
+    lines = [" ".join(line.split()) for line in screen.split("\n")]
+    assert "/exit, /quit, /q leave (Ctrl-D works too)" in lines  # one line for all three
+    assert sum("/quit" in line for line in lines) == 1
+    keys = lines[lines.index("Keys") :]
+    for key in ("Enter send", "Esc Enter, Alt-Enter a new", "Tab complete", "Ctrl-D leave"):
+        assert any(line.startswith(key) for line in keys), key
+    # prose wraps in its column, under its first line
+    models = screen.split("\n")[lines.index("/models list the endpoint's models")]
+    follow = screen.split("\n")[lines.index("/models list the endpoint's models") + 1]
+    assert follow.strip() == "(feeds completion)"
+    assert len(follow) - len(follow.lstrip()) == models.index("list")
+    assert screen.count("…") == 1 and "json, …)" in screen  # the /set help's own, no cut
+    assert [line for line in screen.split("\n") if len(line) >= 60] == []

@@ -34,7 +34,7 @@ def complete(text: str, tmp_path: Path | None = None) -> list[tuple[str, str]]:
         ("/mo", ["/model", "/models"]),
         ("/te", ["/temperature"]),
         ("/max", ["/max_tokens"]),
-        ("/q", ["/q", "/quit"]),  # an alias completes to itself, a name to itself
+        ("/q", ["/quit"]),  # a command once, by its first name that fits
         ("/zzz", []),
         ("hello /mo", []),
         ("//mo", []),
@@ -392,3 +392,13 @@ def test_a_folder_completes_with_a_trailing_slash(tmp_path: Path) -> None:
     ):
         found = [c.text for c in completer.get_completions(Document(text), CompleteEvent())]
         assert sorted(found) == ["ect.txt", "ects/"], text
+
+
+def test_the_keys_help_lists_are_the_keys_the_prompt_binds() -> None:
+    from chatrepl.core.commands.chat import KEYS
+    from chatrepl.ui.prompt import _key_bindings
+
+    bound = {binding.keys for binding in _key_bindings(lambda text: text).bindings}
+    named = {name for name, _ in KEYS}
+    assert ("escape", "c-m") in bound and "Esc Enter, Alt-Enter" in named
+    assert ("c-x", "c-e") in bound and "Ctrl-X Ctrl-E" in named
