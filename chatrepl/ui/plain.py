@@ -1,4 +1,4 @@
-"""`PlainView`: the View for pipes, `--plain` and NO_COLOR; the reply passes through."""
+"""`PlainView`: the View for pipes and `--plain`; the reply passes through."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from chatrepl.ui.stats import format_stats, one_line
 
 
 class PlainView:
-    """The View for pipes, --plain and NO_COLOR: the reply passes through untouched.
+    """The View for pipes and --plain: the reply passes through untouched (NO_COLOR on a
+    terminal gets the rich view without colour instead).
 
     Reply text goes to stdout exactly as it arrives; everything else (reasoning, info,
     errors, stats) goes to stderr so `chatrepl "q" > answer.md` captures only the answer.
