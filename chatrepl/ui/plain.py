@@ -19,7 +19,12 @@ class PlainView:
     """
 
     def __init__(
-        self, stdout: IO[str], stderr: IO[str], *, settle: Callable[[], None] | None = None
+        self,
+        stdout: IO[str],
+        stderr: IO[str],
+        *,
+        settle: Callable[[], None] | None = None,
+        err_width: Callable[[], int | None] | None = None,
     ) -> None:
         self.out = stdout  # reply text
         self.err = stderr  # everything else
@@ -27,6 +32,8 @@ class PlainView:
         # line does not overtake the reply on the terminal both end up on
         self._settle = settle
         self._unsettled = False  # stdout was written since the last wait
+        # stderr's terminal width: a line wider is broken between words, not mid-word
+        self._err_width = err_width
         self._at_line_start = True  # of stdout, so the stats line does not glue to the reply
         self._reasoning_open = False
 
@@ -106,5 +113,23 @@ class PlainView:
         if self._settle is not None and self._unsettled:
             self._unsettled = False
             self._settle()
+        width = self._err_width() if self._err_width is not None else None
+        if width and len(text) >= width:
+            text = fold_line(text, width - 1)
         self.err.write(text + "\n")
         self.err.flush()
+
+
+def fold_line(text: str, width: int) -> str:
+    """A line wider than `width` broken between its ` · ` parts (a stats line), else
+    between words; never inside a word."""
+    import textwrap
+
+    lines: list[str] = []
+    for part in text.split(" · "):
+        joined = f"{lines[-1]} · {part}" if lines else part
+        if lines and len(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines += textwrap.wrap(part, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines)

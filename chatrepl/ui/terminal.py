@@ -115,3 +115,12 @@ def wait_for_reader(stream: IO[str], *, timeout: float = 0.25) -> None:
             return
         time.sleep(0.002)
     time.sleep(0.005)  # the reader writes to the terminal right after its read returns
+
+
+def terminal_width(stream: IO[str]) -> int | None:
+    """The width of the terminal behind `stream`; None when it is not one."""
+    try:
+        fd = stream.fileno()
+        return os.get_terminal_size(fd).columns if os.isatty(fd) else None
+    except (OSError, ValueError, AttributeError):
+        return None

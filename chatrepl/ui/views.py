@@ -40,10 +40,10 @@ def make_view(
     for pipes (unless colour is forced)."""
     mode = colour_choice(color, env)
     if plain or (not stdout_isatty and mode != "always"):
-        from chatrepl.ui.terminal import is_pipe, wait_for_reader
+        from chatrepl.ui.terminal import is_pipe, terminal_width, wait_for_reader
 
         settle = (lambda: wait_for_reader(stdout)) if is_pipe(stdout) else None
-        return PlainView(stdout, stderr, settle=settle)
+        return PlainView(stdout, stderr, settle=settle, err_width=lambda: terminal_width(stderr))
     from rich.console import Console
 
     from chatrepl.ui.rich_view import RichView  # rich loads only when a terminal needs it

@@ -52,3 +52,15 @@ def test_wait_for_reader_gives_up_on_a_reader_that_does_not_read() -> None:
         pipe.flush()
         wait_for_reader(pipe, timeout=0.01)  # returns: bounded
     os.close(read_fd)
+
+
+def test_a_stderr_line_wider_than_its_terminal_breaks_between_parts() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    view = PlainView(out, err, err_width=lambda: 40)
+    view.info("claude-4-5-sonnet · first token 0.01s · total 0.02s · 6 tokens")
+    view.info("short")
+    assert err.getvalue().splitlines() == [
+        "claude-4-5-sonnet · first token 0.01s",
+        "total 0.02s · 6 tokens",
+        "short",
+    ]
