@@ -131,7 +131,7 @@ def _run(session: Session, screen: Screen) -> int:
         return TerminalEditor(env=environment.env, stdout=session.screen).edit(text)
 
     terminal_in = create_input(environment.stdin)
-    terminal_out = prompt_output(screen.terminal, monochrome=_monochrome(session))
+    terminal_out = prompt_output(screen.terminal, colour=_colour(session))
     reader: Reader
     if is_dumb(environment.env.get("TERM")):
         reader = LineReader(environment.stdin, screen.terminal)
@@ -232,11 +232,11 @@ def _size(stream: TextIO) -> int | None:
         return None
 
 
-def _monochrome(session: Session) -> bool:
-    """Whether the prompt and toolbar go without colour (NO_COLOR, --color never)."""
+def _colour(session: Session) -> str:
+    """always, never or auto for the prompt and toolbar, as for the replies."""
     from chatrepl.ui.views import colour_choice
 
-    return colour_choice(session.resolved.settings.color, session.environment.env) == "never"
+    return colour_choice(session.resolved.settings.color, session.environment.env)
 
 
 def _redacted(toolbar: Toolbar, redact: Redactor) -> Toolbar:

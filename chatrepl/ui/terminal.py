@@ -59,14 +59,18 @@ def keyboard_echo_off(stdin: IO[str] | None) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
-def prompt_output(stream: TextIO, *, monochrome: bool = False) -> Output:
-    """prompt_toolkit's output for this stream; `monochrome` for NO_COLOR and --color
-    never (prompt_toolkit reads NO_COLOR from the process, not from --color)."""
+def prompt_output(stream: TextIO, *, colour: str = "auto") -> Output:
+    """prompt_toolkit's output for this stream, in the colours chosen for the run
+    (`never`: monochrome; `always`: coloured even under NO_COLOR, which prompt_toolkit
+    reads from the process by itself, as the replies are)."""
     from prompt_toolkit.output import ColorDepth, create_output
 
     output = create_output(stream)
-    if monochrome and hasattr(output, "default_color_depth"):
-        output.default_color_depth = ColorDepth.DEPTH_1_BIT  # a Vt100_Output's own default
+    if hasattr(output, "default_color_depth"):  # a Vt100_Output's own default
+        if colour == "never":
+            output.default_color_depth = ColorDepth.DEPTH_1_BIT
+        elif colour == "always" and output.default_color_depth == ColorDepth.DEPTH_1_BIT:
+            output.default_color_depth = None  # as the terminal type says
     return output
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fakeserver import FakeServer, Reply
@@ -112,3 +113,42 @@ def test_a_pipe_gets_the_reply_as_it_came_unless_colour_is_forced(fake_server: F
         assert "```" not in forced and "# Heading one" not in forced
         assert COLOUR.search(forced.encode())
         assert "\x1b[?25l" not in forced  # no live region (its cursor hiding) in a pipe
+
+
+WORDS = "one two three four five six seven eight nine ten"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "amber"),
+    [
+        ([], {}, True),
+        ([], {"NO_COLOR": "1"}, False),
+        (["--color", "always"], {"NO_COLOR": "1"}, True),
+        (["--color", "never"], {}, False),
+    ],
+)
+def test_the_toolbar_warning_follows_the_colour_choice(
+    fake_server: FakeServer, tmp_path: Path, args: list[str], env: dict[str, str], amber: bool
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[models."model-a"]\ncontext = 100\n')
+    environment = chat_env(
+        fake_server.url, INFERENCE_MODEL_ID="model-a", CHATREPL_CONFIG=str(config), **env
+    )
+    term = Terminal(args, environment, answer_cpr=True)
+    try:
+        term.wait_for(" turns · ")
+        for n in range(1, 5):
+            term.type(f"{n} {WORDS}")
+            term.wait_for(f"You said: {n} {WORDS}")
+        term.wait_for("the conversation fills ")
+        cells = term.toolbar_cells()
+        found = re.search(r"\d+ / 100 · \d+ %", "".join(c.data for c in cells))
+        assert found is not None
+        meter = cells[found.start() : found.end()]
+        coloured = [c.bg for c in meter if c.bg != "default" or c.fg != "default"]
+        assert bool(coloured) == amber  # amber, or (NO_COLOR) set apart without colour
+        if not amber:
+            assert all(not c.reverse for c in meter)  # still unlike the rest of the bar
+    finally:
+        term.close()
