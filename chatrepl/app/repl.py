@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from chatrepl.app.screen import Screen
 from chatrepl.app.wiring import Session
 from chatrepl.core.errors import TerminatedBySignal, UnexpectedError
-from chatrepl.ui.terminal import keyboard_echo_off
+from chatrepl.ui.terminal import keyboard_echo_off, terminal_width
 from chatrepl.ui.toolbar import Toolbar, banner, host_of, toolbar_text
 from chatrepl.ui.views import LazyView
 
@@ -150,7 +150,7 @@ def _run(session: Session, screen: Screen) -> int:
             erase_when_done=screen.echoed,
         )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
-    screen.terminal.write(redact(banner(settings, width=_size(screen.terminal))) + "\n")
+    screen.terminal.write(redact(banner(settings, width=terminal_width(screen.terminal))) + "\n")
     screen.terminal.flush()
     # a model the user picks (now, or by /model later) is remembered for this endpoint,
     # unless a flag, the config or the environment names one anyway
@@ -220,16 +220,6 @@ def _columns() -> int | None:
 
     app = get_app_or_none()
     return app.output.get_size().columns if app is not None else None
-
-
-def _size(stream: TextIO) -> int | None:
-    """The width of the terminal behind `stream`, if it is one."""
-    import os
-
-    try:
-        return os.get_terminal_size(stream.fileno()).columns
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def _colour(session: Session) -> str:

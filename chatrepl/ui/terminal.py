@@ -122,7 +122,8 @@ def wait_for_reader(stream: IO[str], *, timeout: float = 0.25) -> None:
 
 
 def terminal_width(stream: IO[str]) -> int | None:
-    """The width of the terminal behind `stream`; None when it is not one."""
+    """The width of the terminal behind `stream`; None when it is not one (unlike
+    `columns_of`, COLUMNS does not make a file or a pipe a terminal)."""
     try:
         fd = stream.fileno()
         return os.get_terminal_size(fd).columns if os.isatty(fd) else None
