@@ -104,10 +104,13 @@ def test_help_at_sixty_columns_groups_aliases_and_lists_the_keys(
     keys = lines[lines.index("Keys") :]
     for key in ("Enter send", "Esc Enter, Alt-Enter a new", "Tab complete", "Ctrl-D leave"):
         assert any(line.startswith(key) for line in keys), key
-    # prose wraps in its column, under its first line
-    models = screen.split("\n")[lines.index("/models list the endpoint's models")]
-    follow = screen.split("\n")[lines.index("/models list the endpoint's models") + 1]
-    assert follow.strip() == "(feeds completion)"
-    assert len(follow) - len(follow.lstrip()) == models.index("list")
+    # prose wraps in its column, under its first line (here: /retry's help)
+    raw = screen.split("\n")
+    row = next(n for n, line in enumerate(lines) if line.startswith("/retry, /r resend"))
+    start = raw[row].index("resend")
+    assert raw[row + 1][:start].strip() == "" and raw[row + 1][start] != " "
+    assert (lines[row] + " " + lines[row + 1]).endswith(
+        "resend the last message, replacing its reply"
+    )
     assert screen.count("…") == 1 and "json, …)" in screen  # the /set help's own, no cut
     assert [line for line in screen.split("\n") if len(line) >= 60] == []
