@@ -8,6 +8,7 @@ from typing import IO
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.core.reply import CompareResult
 from chatrepl.ui.stats import format_stats, one_line
+from chatrepl.ui.table_layout import plain_lines
 
 
 class PlainView:
@@ -53,6 +54,12 @@ class PlainView:
         """A small table as aligned columns."""
         if title:
             self._line(title)
+        width = self._err_width() if self._err_width is not None else None
+        folded = plain_lines(rows, width) if width else None
+        if folded is not None:  # too wide for the terminal: laid out to fit, nothing cut
+            for line in folded:
+                self._line(line)
+            return
         widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=False)]
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]

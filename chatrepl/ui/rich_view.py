@@ -29,6 +29,13 @@ from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.ui.code_render import CODE_THEME
 from chatrepl.ui.stats import STATS_STYLE, format_stats, one_line
 from chatrepl.ui.stream_render import REASONING_STYLE, Line, StreamRenderer
+from chatrepl.ui.table_layout import (
+    FOLD_INDENT,
+    TABLE_GAP,
+    TABLE_INDENT,
+    column_widths,
+    rows_to_fold,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -358,7 +365,7 @@ class RichView:
         table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
         for row in rows:
             table.add_row(*(_cell(cell) for cell in row))
-        folded = _rows_to_fold(rows, self.console.width)
+        folded = rows_to_fold(rows, self.console.width)
         if not folded:
             self.console.print(table, markup=False, highlight=False)
             return
@@ -370,7 +377,7 @@ class RichView:
         from rich.cells import cell_len
         from rich.text import Text
 
-        widths = _column_widths(rows, folded)
+        widths = column_widths(rows, folded)
         lines: list[Text] = [Text(title)] if title else []
         lines.append(Text(""))  # where the simple box leaves its empty top line
         room = max(10, self.console.width - len(FOLD_INDENT) - 1)
@@ -459,89 +466,6 @@ class RichView:
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()
-
-
-TABLE_INDENT = "  "  # where rich's simple box starts a row, and between its columns
-TABLE_GAP = "   "
-FOLD_INDENT = "      "  # a folded cell, on its own line, under its row
-MIN_WRAP_ROOM = 30  # a last cell wraps in its column when it has this much room …
-LONG_WORD = 20  # … and no word longer than this (a path folds instead)
-
-
-def _column_widths(rows: Sequence[Sequence[str]], folded: dict[int, int]) -> list[int]:
-    """How wide each column is padded: its widest cell among the rows that show a cell
-    after it (a row's last cell on the line needs no padding; folded cells none)."""
-    from rich.cells import cell_len
-
-    widths: list[int] = []
-    for number, row in enumerate(rows):
-        kept = len(row) - folded.get(number, 0)
-        for column, cell in enumerate(row[: kept - 1]):
-            if column == len(widths):
-                widths.append(0)
-            widths[column] = max(widths[column], cell_len(str(cell)))
-    return widths
-
-
-def _row_width(row: Sequence[str], kept: int, widths: list[int]) -> int:
-    """The cells the row's line takes, indent and gaps included."""
-    from rich.cells import cell_len
-
-    if kept == 0:
-        return 0
-    padded = sum(widths[column] for column in range(kept - 1))
-    return len(TABLE_INDENT) + padded + len(TABLE_GAP) * (kept - 1) + cell_len(str(row[kept - 1]))
-
-
-def _wraps(cell: str, room: int) -> bool:
-    """Whether a cell can wrap in the `room` its column leaves: prose that is not too
-    squeezed does; a long word (a path, a URL) would be broken, so its cell folds."""
-    from rich.cells import cell_len
-
-    words = str(cell).split()
-    return room >= MIN_WRAP_ROOM and all(cell_len(word) <= LONG_WORD for word in words)
-
-
-def _prefix(row: Sequence[str], kept: int) -> int:
-    """The cells a row's line takes before its last kept cell, with no padding."""
-    from rich.cells import cell_len
-
-    own = sum(cell_len(str(cell)) for cell in row[: kept - 1])
-    return len(TABLE_INDENT) + own + len(TABLE_GAP) * (kept - 1)
-
-
-def _rows_to_fold(rows: Sequence[Sequence[str]], width: int) -> dict[int, int]:
-    """For each row that does not fit in `width`, how many of its last cells go on lines
-    of their own (an empty answer when every row fits, or wraps as prose in its column).
-
-    A row too wide whose last cell cannot wrap is dealt with one cell at a time: when
-    the cell could wrap but for the padding another row's wide cells impose, that row
-    folds (so the column narrows for all); otherwise the row folds its own last cell.
-    """
-    from rich.cells import cell_len
-
-    folded: dict[int, int] = {}
-    while True:
-        widths = _column_widths(rows, folded)
-        kept = {n: len(row) - folded.get(n, 0) for n, row in enumerate(rows)}
-        stuck: list[tuple[int, int]] = []  # (length, row)
-        for n, row in enumerate(rows):
-            length = _row_width(row, kept[n], widths)
-            if kept[n] <= 1 or length < width:  # rich leaves a column free at the edge
-                continue
-            last = str(row[kept[n] - 1])
-            if not _wraps(last, width - 1 - (length - cell_len(last))):
-                stuck.append((length, n))
-        if not stuck:
-            return folded
-        _, n = max(stuck)
-        victim = n
-        if _wraps(str(rows[n][kept[n] - 1]), width - 1 - _prefix(rows[n], kept[n])):
-            wider = [m for m in kept if kept[m] > 1]
-            setter = max(wider, key=lambda m: _prefix(rows[m], kept[m]))
-            if _prefix(rows[setter], kept[setter]) > _prefix(rows[n], kept[n]):
-                victim = setter
-        folded[victim] = folded.get(victim, 0) + 1
 
 
 def _text(cell: str) -> Text:

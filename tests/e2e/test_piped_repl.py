@@ -98,3 +98,29 @@ def test_without_a_controlling_terminal_one_line_says_where_the_prompt_went(
     while "You said: hello there" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "You said: hello there" in log.read_text()  # as before: the prompt is in it too
+
+
+def test_a_narrow_pane_with_no_color_piping_to_tee_shows_nothing_cut(
+    fake_server: FakeServer, tmp_path: Path, started: list[Terminal]
+) -> None:
+    # the "done when": a narrow tmux pane, NO_COLOR=1, `chatrepl | tee log`
+    log = tmp_path / "log"
+    env = chat_env(fake_server.url, INFERENCE_MODEL_ID="claude-4-5-sonnet", NO_COLOR="1")
+    term = Terminal([], env, rows=60, cols=60, answer_cpr=True, shell=f"CHATREPL | tee {log}")
+    started.append(term)
+    term.wait_for("0 turns")
+    term.type("hello there")
+    term.wait_for("1 turn")
+    term.type("/help")
+    term.wait_for("Ctrl-Z")
+    term.type("/settings")
+    term.wait_for_after("/settings", "profile ")
+    time.sleep(0.3)
+    screen = term.text()
+    lines = screen.split("\n")
+    assert [line for line in lines if len(line) >= 60] == []  # the terminal cut nothing
+    assert "/exit, /quit, /q" in screen and "Esc Enter, Alt-Enter" in screen
+    retry = next(n for n, line in enumerate(lines) if line.startswith("  /retry, /r "))
+    assert lines[retry + 1].startswith("     ")  # its help goes on in its column
+    assert not any(c.fg != "default" or c.bg != "default" for c in term.toolbar_cells())
+    assert log.read_text() == "> hello there\nYou said: hello there\n"  # the log: no tables

@@ -64,3 +64,24 @@ def test_a_stderr_line_wider_than_its_terminal_breaks_between_parts() -> None:
         "total 0.02s · 6 tokens",
         "short",
     ]
+
+
+def test_a_table_wider_than_the_terminal_is_laid_out_to_fit() -> None:
+    rows = [
+        ("url", "http://127.0.0.1:8080", "env INFERENCE_URL"),
+        ("model", "m", "remembered for this endpoint (/home/u/.local/state/chatrepl/e.json)"),
+        ("/retry, /r", "resend the last message, replacing its reply, as often as asked", ""),
+    ]
+    out, err = io.StringIO(), io.StringIO()
+    PlainView(out, err, err_width=lambda: 60).table([r[:2] for r in rows[2:]] + rows[:2])
+    assert err.getvalue().splitlines() == [
+        "  /retry, /r   resend the last message, replacing its",
+        "               reply, as often as asked",
+        "  url          http://127.0.0.1:8080   env INFERENCE_URL",
+        "  model        m",
+        "      remembered for this endpoint",
+        "      (/home/u/.local/state/chatrepl/e.json)",
+    ]
+    wide = io.StringIO()
+    PlainView(out, wide, err_width=lambda: 200).table(rows[:2])
+    assert wide.getvalue().splitlines()[0] == "  url    http://127.0.0.1:8080  env INFERENCE_URL"
