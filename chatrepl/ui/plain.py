@@ -7,7 +7,7 @@ from typing import IO
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.core.reply import CompareResult
-from chatrepl.ui.stats import format_stats, one_line
+from chatrepl.ui.stats import fold_line, format_stats, one_line
 from chatrepl.ui.table_layout import plain_lines
 
 
@@ -125,18 +125,3 @@ class PlainView:
             text = fold_line(text, width - 1)
         self.err.write(text + "\n")
         self.err.flush()
-
-
-def fold_line(text: str, width: int) -> str:
-    """A line wider than `width` broken between its ` · ` parts (a stats line), else
-    between words; never inside a word."""
-    import textwrap
-
-    lines: list[str] = []
-    for part in text.split(" · "):
-        joined = f"{lines[-1]} · {part}" if lines else part
-        if lines and len(joined) <= width:
-            lines[-1] = joined
-        else:
-            lines += textwrap.wrap(part, width, break_long_words=False, break_on_hyphens=False)
-    return "\n".join(lines)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.ui.code_render import CODE_THEME
-from chatrepl.ui.stats import STATS_STYLE, format_stats, one_line
+from chatrepl.ui.stats import STATS_STYLE, fold_line, format_stats, one_line
 from chatrepl.ui.stream_render import REASONING_STYLE, Line, StreamRenderer
 from chatrepl.ui.table_layout import (
     FOLD_INDENT,
@@ -460,7 +460,9 @@ class RichView:
         if stats is not None:
             from rich.text import Text
 
-            self._print_line(Text(format_stats(stats), style=STATS_STYLE))
+            # broken between its ` · ` parts, as in a pipe, when the terminal is narrow
+            line = fold_line(format_stats(stats), self.console.width - 1)
+            self._print_line(Text(line, style=STATS_STYLE))
 
     def _end_stream(self) -> None:
         stream, self._stream = self._stream, None

@@ -619,3 +619,15 @@ def test_a_table_too_wide_for_the_terminal_folds_its_long_cells_onto_their_own_l
         "",
     ]
     assert all(len(line) < 60 for line in narrow) and "…" not in "".join(narrow)
+
+
+def test_the_stats_line_breaks_between_its_parts_on_a_narrow_terminal() -> None:
+    out = io.StringIO()
+    view = RichView(Console(file=out, width=40, force_terminal=False))
+    view.begin_reply()
+    stats = TurnStats(model="claude-4-5-sonnet", ttft=0.01, duration=0.02, usage=Usage(9, 6))
+    view.end_reply(stats)
+    lines = out.getvalue().splitlines()
+    assert all(len(line) < 40 for line in lines)
+    assert all(not line.startswith("·") and not line.endswith("·") for line in lines)
+    assert len(lines) > 1 and " · ".join(lines) == format_stats(stats)
