@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from chatrepl.app.screen import Screen
+from chatrepl.app.screen import FILE_LOG_NOTE, Screen
 from chatrepl.app.wiring import Session
 from chatrepl.core.errors import TerminatedBySignal, UnexpectedError
+from chatrepl.ui.stats import fold_line
 from chatrepl.ui.terminal import keyboard_echo_off, terminal_width
 from chatrepl.ui.toolbar import Toolbar, banner, host_of, toolbar_text
 from chatrepl.ui.views import LazyView
@@ -150,7 +151,11 @@ def _run(session: Session, screen: Screen) -> int:
             erase_when_done=screen.echoed,
         )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
-    screen.terminal.write(redact(banner(settings, width=terminal_width(screen.terminal))) + "\n")
+    width = terminal_width(screen.terminal)
+    screen.terminal.write(redact(banner(settings, width=width)) + "\n")
+    if screen.log is not None and not screen.echoed:  # nothing will show the replies here
+        screen.terminal.write(fold_line(FILE_LOG_NOTE, width - 1) if width else FILE_LOG_NOTE)
+        screen.terminal.write("\n")
     screen.terminal.flush()
     # a model the user picks (now, or by /model later) is remembered for this endpoint,
     # unless a flag, the config or the environment names one anyway

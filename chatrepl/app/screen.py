@@ -19,6 +19,7 @@ from chatrepl.app.environment import Environment
 from chatrepl.core.commands.registry import UserText, parse
 from chatrepl.ui.terminal import is_pipe, open_tty, wait_for_reader
 
+FILE_LOG_NOTE = "(the replies go to stdout, not to this screen)"
 NO_TTY = (
     "chatrepl: stdout is not a terminal and there is no /dev/tty to draw the prompt on: "
     "it goes to stdout with the conversation"

@@ -75,8 +75,9 @@ def test_the_prompt_is_drawn_on_the_terminal_and_stdout_gets_the_conversation(
         first = lines.index("> hello there")
         assert lines[first + 1] == "You said: hello there"
         assert lines[first + 2].startswith("m · first token")  # the stats line, after it
-    else:  # a file: the replies are only in it
+    else:  # a file: the replies are only in it, as a line under the banner says
         assert "You said: hello there" not in lines
+        assert lines[1] == "(the replies go to stdout, not to this screen)"
     term.child.sendeof()
     assert term.exit_code() == 0
     assert settled_log(log) == LOG_WANTED  # nothing added on the way out
