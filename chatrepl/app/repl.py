@@ -56,7 +56,6 @@ class LazyEngine:
 
 def run_repl(session: Session) -> int:
     """Read lines until /exit or Ctrl-D."""
-
     screen = Screen.choose(session.environment)
     try:
         return _run(session, screen)
@@ -135,8 +134,9 @@ def _run(session: Session, screen: Screen) -> int:
     terminal_out = prompt_output(screen.terminal, colour=_colour(session))
     reader: Reader
     if is_dumb(environment.env.get("TERM")):
-        reader = LineReader(environment.stdin, screen.terminal)
+        reader = LineReader(environment.stdin, screen.terminal)  # the terminal keeps lines
     else:
+        screen.erases = screen.echoed
         reader = PromptReader(
             history_path=session.history_path(),
             commands=commands,
@@ -148,7 +148,7 @@ def _run(session: Session, screen: Screen) -> int:
             edit=edit,
             input=terminal_in,
             output=terminal_out,
-            erase_when_done=screen.echoed,
+            erase_when_done=screen.erases,
         )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
     width = terminal_width(screen.terminal)

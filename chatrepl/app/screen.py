@@ -34,6 +34,7 @@ class Screen:
     terminal: TextIO
     log: TextIO | None = None
     echoed: bool = False  # the log is a pipe, whose reader likely shows it
+    erases: bool = False  # the prompt erases its line once entered (tee's copy replaces it)
     _opened: TextIO | None = None
     _logged: bool = False  # something is in the log already
 
@@ -66,7 +67,7 @@ class Screen:
             self.log.write(("\n" if self._logged else "") + quoted + "\n")
             self.log.flush()
             self._logged = True
-        elif self.echoed:
+        elif self.erases:
             self.terminal.write(f"> {line}".rstrip() + "\n")
             self.terminal.flush()
 

@@ -40,9 +40,9 @@ def converse(term: Terminal) -> None:
     term.pump()
 
 
-def settled_log(path: Path) -> str:
+def settled_log(path: Path, end: str = "line two\n") -> str:
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not path.read_text().endswith("line two\n"):
+    while time.monotonic() < deadline and not path.read_text().endswith(end):
         time.sleep(0.05)
     return path.read_text()
 
@@ -125,3 +125,20 @@ def test_a_narrow_pane_with_no_color_piping_to_tee_shows_nothing_cut(
     assert lines[retry + 1].startswith("     ")  # its help goes on in its column
     assert not any(c.fg != "default" or c.bg != "default" for c in term.toolbar_cells())
     assert log.read_text() == "> hello there\nYou said: hello there\n"  # the log: no tables
+
+
+def test_a_dumb_terminal_piping_to_tee_keeps_its_own_lines(
+    fake_server: FakeServer, tmp_path: Path, started: list[Terminal]
+) -> None:
+    log = tmp_path / "log"
+    env = chat_env(fake_server.url, INFERENCE_MODEL_ID="m", TERM="dumb")
+    term = Terminal([], env, shell=f"CHATREPL | tee {log}")
+    started.append(term)
+    term.wait_for("Ctrl-D to quit")
+    time.sleep(0.5)
+    term.type("/model")
+    term.wait_for("model: m")
+    term.type("hello there")
+    term.wait_for("You said: hello there")
+    assert term.count("/model") == 1  # the terminal shows what was typed; not again
+    assert settled_log(log, "hello there\n") == "> hello there\nYou said: hello there\n"
