@@ -35,6 +35,7 @@ class Terminal:
         cols: int = COLS,
         cwd: str | None = None,
         answer_cpr: bool = False,
+        shell: str | None = None,
     ) -> None:
         self.screen = pyte.HistoryScreen(cols, rows, history=5000)
         self.stream = pyte.ByteStream(self.screen)
@@ -46,9 +47,13 @@ class Terminal:
         env = dict(env)
         if answer_cpr:
             env.pop("PROMPT_TOOLKIT_NO_CPR", None)
+        command, argv = sys.executable, ["-m", "chatrepl", *args]
+        if shell is not None:  # a shell line around it: "CHATREPL | tee log", "CHATREPL > log"
+            line = shell.replace("CHATREPL", '"$0" "$@"')
+            command, argv = "sh", ["-c", line, sys.executable, *argv]
         self.child = pexpect.spawn(
-            sys.executable,
-            ["-m", "chatrepl", *args],
+            command,
+            argv,
             env=env,
             dimensions=(rows, cols),
             cwd=cwd,

@@ -71,9 +71,17 @@ def _cooked(stdin: TextIO | None) -> Iterator[None]:
 class TerminalEditor:
     """The Editor port: runs the user's editor on the terminal."""
 
-    def __init__(self, *, env: Mapping[str, str], stdin: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
         self._env = env
         self._stdin = stdin
+        # the terminal, when stdout is a pipe (`chatrepl | tee log`): the editor draws there
+        self._stdout = stdout
 
     def edit(self, text: str) -> str:
         """The text after the user edited and saved it."""
@@ -84,7 +92,9 @@ class TerminalEditor:
                 handle.write(text)
             try:
                 with _cooked(self._stdin):
-                    status = subprocess.call([*command, path], env=dict(self._env))
+                    status = subprocess.call(
+                        [*command, path], env=dict(self._env), stdout=self._stdout
+                    )
             except OSError as exc:
                 raise EditorError(f"{command[0]} could not run ({exc.strerror or exc})") from None
             if status != 0:

@@ -24,7 +24,17 @@ from chatrepl.app.environment import Environment
 from chatrepl.app.signals import TerminalGuard, handled_signals
 from chatrepl.core.errors import ChatReplError, ConfigError, ExitStatus, TerminatedBySignal
 from chatrepl.core.redact import Redactor
-from chatrepl.core.settings import SETTINGS
+from chatrepl.core.settings import BUILTIN_PROFILES, SETTINGS
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help, with paths kept whole: no line break at a `-` or inside a word."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        text = " ".join(text.split())
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,14 +56,18 @@ def _checked(parse: Callable[[Any], Any], *, says_what: bool = False) -> Callabl
     return convert
 
 
-def build_parser(*, config_path: str = "see README") -> argparse.ArgumentParser:
+DEFAULT_CONFIG = "$CHATREPL_CONFIG, else $XDG_CONFIG_HOME/chatrepl/config.toml"
+
+
+def build_parser(*, config_path: str = DEFAULT_CONFIG) -> argparse.ArgumentParser:
     """The command-line interface; every setting's flag comes from the settings table."""
     p = _Parser(
         prog="chatrepl",
+        formatter_class=_Formatter,
         allow_abbrev=False,  # `--key inf-…` must not be taken as --key-env and echoed
         description="Chat with any OpenAI-compatible /v1/chat/completions endpoint.",
         epilog="Environment: INFERENCE_URL, INFERENCE_KEY, INFERENCE_MODEL_ID "
-        "(fallbacks OPENAI_BASE_URL, OPENAI_API_KEY), CHATREPL_CONFIG, NO_COLOR. "
+        "(fallbacks OPENAI_BASE_URL, OPENAI_API_KEY), CHATREPL_CONFIG, NO_COLOR, FORCE_COLOR. "
         "The API key is only read from the environment, never from a flag.",
     )
     p.add_argument("message", nargs="*", help="send one message, print the reply and exit")
@@ -89,7 +103,12 @@ def build_parser(*, config_path: str = "see README") -> argparse.ArgumentParser:
                 default=argparse.SUPPRESS,
                 help=spec.help,
             )
-    p.add_argument("--profile", help="use [profiles.NAME] from the config file")
+    p.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="use [profiles.NAME] from the config file, or a built-in profile: "
+        + ", ".join(BUILTIN_PROFILES),
+    )
     p.add_argument("--config", metavar="FILE", help=f"config file (default: {config_path})")
     p.add_argument(
         "-c",
@@ -119,7 +138,9 @@ def run(
     from chatrepl.adapters.paths import config_file
     from chatrepl.app.wiring import Session
 
-    args = build_parser(config_path=str(config_file(environment.env))).parse_args(argv)
+    path = config_file(environment.env)
+    where = f"{path}" if path.exists() else f"{path}, not there yet"
+    args = build_parser(config_path=where).parse_args(argv)
     if args.search is not None:
         from chatrepl.app.search import run_search
 

@@ -31,8 +31,8 @@ def run_one_shot(session: Session) -> int:
     if not text and not pending:
         raise ConfigError("nothing to send: give a message or pipe one in")
     environment = session.environment
-    plain = session.resolved.settings.plain or not environment.stdout_isatty
-    engine = session.build_engine(session.view(plain=plain), interactive=False)
+    # a pipe gets the reply as it came, unless colour is forced (make_view decides)
+    engine = session.build_engine(session.view(), interactive=False)
     if not engine.settings.model:  # never a request without one; nobody to ask here
         from chatrepl.app.model_choice import ONLY_ONE, one_shot_model
         from chatrepl.ui.toolbar import host_of

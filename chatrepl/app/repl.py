@@ -12,9 +12,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from chatrepl.app.screen import FILE_LOG_NOTE, Screen
 from chatrepl.app.wiring import Session
 from chatrepl.core.errors import TerminatedBySignal, UnexpectedError
-from chatrepl.ui.terminal import keyboard_echo_off
+from chatrepl.ui.stats import fold_line
+from chatrepl.ui.terminal import keyboard_echo_off, terminal_width
 from chatrepl.ui.toolbar import Toolbar, banner, host_of, toolbar_text
 from chatrepl.ui.views import LazyView
 
@@ -25,7 +27,10 @@ if TYPE_CHECKING:
     from chatrepl.core.commands.registry import Command
     from chatrepl.core.engine import Engine
     from chatrepl.core.redact import Redactor
+    from chatrepl.ui.linereader import LineReader
     from chatrepl.ui.prompt import PromptReader
+
+    Reader = PromptReader | LineReader
 
 
 class LazyEngine:
@@ -51,13 +56,23 @@ class LazyEngine:
 
 def run_repl(session: Session) -> int:
     """Read lines until /exit or Ctrl-D."""
-    from prompt_toolkit.input import create_input
-    from prompt_toolkit.output import create_output
+    screen = Screen.choose(session.environment)
+    try:
+        return _run(session, screen)
+    finally:
+        screen.close()
 
+
+def _run(session: Session, screen: Screen) -> int:
+    from prompt_toolkit.input import create_input
+
+    from chatrepl.ui.linereader import LineReader, is_dumb
     from chatrepl.ui.prompt import PromptReader
+    from chatrepl.ui.terminal import prompt_output
 
     environment = session.environment
     resolved = session.resolved
+    session.screen = screen.terminal if screen.log is not None else None
     view = LazyView(session.view)
     lazy = LazyEngine(lambda: session.build_engine(view, interactive=True))
     if session.loaded is not None:
@@ -75,9 +90,10 @@ def run_repl(session: Session) -> int:
     redact = session.redactor  # the toolbar and banner show the URL: never its password
 
     def toolbar() -> Toolbar:
+        width = _columns()
         engine = lazy.ready
         if engine is None:
-            return _redacted(toolbar_text(resolved.settings, 0), redact)
+            return _redacted(toolbar_text(resolved.settings, 0, width=width), redact)
         conversation = engine.conversation
         reading = engine.reading()
         shown = toolbar_text(
@@ -87,6 +103,7 @@ def run_repl(session: Session) -> int:
             attached=len(engine.pending),
             meter=reading.text(),
             warn=reading.warn,
+            width=width,
         )
         return _redacted(shown, redact)
 
@@ -111,24 +128,35 @@ def run_repl(session: Session) -> int:
     def edit(text: str) -> str:
         from chatrepl.adapters.editor import TerminalEditor
 
-        return TerminalEditor(env=environment.env).edit(text)
+        return TerminalEditor(env=environment.env, stdout=session.screen).edit(text)
 
-    terminal_in, terminal_out = create_input(environment.stdin), create_output(environment.stdout)
-    reader = PromptReader(
-        history_path=session.history_path(),
-        commands=commands,
-        models=models,
-        toolbar=toolbar,
-        secrets=secrets,
-        roles=roles,
-        params=params,
-        edit=edit,
-        input=terminal_in,
-        output=terminal_out,
-    )
+    terminal_in = create_input(environment.stdin)
+    terminal_out = prompt_output(screen.terminal, colour=_colour(session))
+    reader: Reader
+    if is_dumb(environment.env.get("TERM")):
+        reader = LineReader(environment.stdin, screen.terminal)  # the terminal keeps lines
+    else:
+        screen.erases = screen.echoed
+        reader = PromptReader(
+            history_path=session.history_path(),
+            commands=commands,
+            models=models,
+            toolbar=toolbar,
+            secrets=secrets,
+            roles=roles,
+            params=params,
+            edit=edit,
+            input=terminal_in,
+            output=terminal_out,
+            erase_when_done=screen.erases,
+        )
     settings = lazy.ready.settings if lazy.ready else resolved.settings  # a resumed model
-    environment.stdout.write(redact(banner(settings)) + "\n")
-    environment.stdout.flush()
+    width = terminal_width(screen.terminal)
+    screen.terminal.write(redact(banner(settings, width=width)) + "\n")
+    if screen.log is not None and not screen.echoed:  # nothing will show the replies here
+        screen.terminal.write(fold_line(FILE_LOG_NOTE, width - 1) if width else FILE_LOG_NOTE)
+        screen.terminal.write("\n")
+    screen.terminal.flush()
     # a model the user picks (now, or by /model later) is remembered for this endpoint,
     # unless a flag, the config or the environment names one anyway
     remembering = not settings.model or session.resolved.sources["model"].startswith("remembered")
@@ -136,7 +164,7 @@ def run_repl(session: Session) -> int:
         _pick_model(session, lazy.get(), terminal_in, terminal_out)
     _start_warm_up(lazy, session, view)
     try:
-        _loop(session, reader, lazy, remembering, terminal_in, terminal_out)
+        _loop(session, reader, lazy, remembering, terminal_in, terminal_out, screen)
     except TerminatedBySignal:
         engine = lazy.ready
         if engine is not None:
@@ -147,20 +175,23 @@ def run_repl(session: Session) -> int:
 
 def _loop(
     session: Session,
-    reader: PromptReader,
+    reader: Reader,
     lazy: LazyEngine,
     remembering: bool,
     terminal_in: Input,
     terminal_out: Output,
+    screen: Screen,
 ) -> None:
     """Read and handle lines until /exit or Ctrl-D."""
     environment = session.environment
     prefill = ""  # /edit, /editor, or a message that could not be sent
     while True:
+        screen.settle()
         line = reader.read(default=prefill)
         prefill = ""
         if line is None:
             return
+        screen.record(line)
         engine = lazy.get()
         if not engine.settings.model and line.strip() and not line.startswith("/"):
             _pick_model(session, engine, terminal_in, terminal_out)  # never send without one
@@ -186,6 +217,21 @@ def _loop(
         if outcome.exit:
             return
         prefill = outcome.prefill or ""
+
+
+def _columns() -> int | None:
+    """The width of the terminal the prompt is drawn on (None outside a prompt)."""
+    from prompt_toolkit.application import get_app_or_none
+
+    app = get_app_or_none()
+    return app.output.get_size().columns if app is not None else None
+
+
+def _colour(session: Session) -> str:
+    """always, never or auto for the prompt and toolbar, as for the replies."""
+    from chatrepl.ui.views import colour_choice
+
+    return colour_choice(session.resolved.settings.color, session.environment.env)
 
 
 def _redacted(toolbar: Toolbar, redact: Redactor) -> Toolbar:

@@ -74,10 +74,14 @@ def run_search(args: argparse.Namespace, environment: Environment) -> int:
         print(f"no saved message matches {query.text!r}", file=stderr)
         return ExitStatus.OK
     rows = [(*hit_row(n, hit)[:-1], hit.session.path.name) for n, hit in enumerate(hits, 1)]
-    if environment.stdout_isatty and "NO_COLOR" not in env:
+    if environment.stdout_isatty:
         from chatrepl.ui.views import make_view
 
-        view = make_view(plain=False, stdout=out, stderr=stderr, stdout_isatty=True, env=env)
+        # under NO_COLOR the table is still laid out, its matches still reversed (not colour)
+        color = getattr(args, "color", "auto")
+        view = make_view(
+            plain=False, stdout=out, stderr=stderr, stdout_isatty=True, env=env, color=color
+        )
         view.table(
             rows, title=f"{len(hits)} messages, newest first (chatrepl --load FILE opens one)"
         )

@@ -65,7 +65,12 @@ class TerminalGuard:
 
     def __init__(self, stdin: IO[str] | None, stdout: IO[str] | None, *, tty: bool) -> None:
         self._stdin_fd = _fileno(stdin) if tty else None
-        self._stdout_fd = _fileno(stdout) if tty else None
+        out = _fileno(stdout) if tty else None
+        # the reset goes to the terminal: never into a log (`chatrepl | tee log`), where
+        # stderr is the terminal the prompt was drawn on
+        if out is not None and not _isatty(out):
+            out = 2 if _isatty(2) else None
+        self._stdout_fd = out
         # noted now: once the terminal has hung up, isatty() says no
         self.terminal_fds = [fd for fd in (0, 1, 2) if _isatty(fd)]
         self._saved: Any = None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chatrepl.app.environment import Environment
 from chatrepl.core.conversation import Conversation
@@ -25,6 +25,7 @@ from chatrepl.core.messages import StreamEvent
 from chatrepl.core.ports import Backend, View
 from chatrepl.core.redact import Redactor
 from chatrepl.core.settings import (
+    BUILTIN_PROFILES,
     SETTINGS,
     ConfigFile,
     Layer,
@@ -33,6 +34,7 @@ from chatrepl.core.settings import (
     check_plain_http,
     describe,
     from_env,
+    profile_layers,
     resolve,
     resolve_key,
 )
@@ -40,8 +42,6 @@ from chatrepl.core.transcript import ONE_SHOT, Transcript
 
 if TYPE_CHECKING:
     from chatrepl.adapters.lazy_index import LazyIndex
-
-BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {"local": {"local": True}}
 
 
 def flag_layer(args: argparse.Namespace) -> Layer:
@@ -72,19 +72,10 @@ def load_settings(
     if config is not None:
         layers.append(config.base)
         if config.default_profile and not profile:
-            layers.append(config.profile(config.default_profile))
+            layers += profile_layers(config.default_profile, config)
     layers.append(from_env(env))
     if profile:
-        if profile in BUILTIN_PROFILES:
-            layers.append(
-                Layer("built-in profile", {**BUILTIN_PROFILES[profile], "profile": profile})
-            )
-        if config is not None and profile in config.profiles:
-            layers.append(config.profiles[profile])
-        elif profile not in BUILTIN_PROFILES:
-            if config is None:
-                raise ConfigError(f"unknown profile '{profile}': no config file defines it")
-            config.profile(profile)  # raises, suggesting the closest name
+        layers += profile_layers(profile, config)  # raises, naming the known ones
     layers.append(flag_layer(args))
     role = resolve(*layers).settings.role
     if role:
@@ -263,6 +254,8 @@ class Session:
         self.loaded: Transcript | None = None
         self.loaded_from: str | None = None
         self.notes: list[str] = []  # lines for the user once the view exists
+        # the terminal the prompt draws on when stdout is not one (`chatrepl | tee log`)
+        self.screen: TextIO | None = None
         self.backend: Backend
         self.config: ConfigFile | None = None
         self.index: LazyIndex
@@ -414,7 +407,7 @@ class Session:
 
         environment = self.environment
         env = environment.env
-        terminal = environment.stdout if environment.stdout_isatty else None
+        terminal = environment.stdout if environment.stdout_isatty else self.screen
 
         def columns() -> int | None:
             return columns_of(terminal, env)
@@ -440,7 +433,9 @@ class Session:
             files=DiskFiles(images_dir(env), home=env.get("HOME")),
             clipboard=TerminalClipboard(terminal=terminal, env=env),
             editor=TerminalEditor(
-                env=env, stdin=environment.stdin if environment.stdin_isatty else None
+                env=env,
+                stdin=environment.stdin if environment.stdin_isatty else None,
+                stdout=self.screen,
             ),
             roles=config.roles if config is not None else {},
             windows=config.windows if config is not None else {},
@@ -480,6 +475,7 @@ class Session:
             stderr=environment.stderr,
             stdout_isatty=environment.stdout_isatty,
             env=environment.env,
+            color=self.resolved.settings.color,
         )
         return RedactingView(view, self.redactor)
 

@@ -300,6 +300,17 @@ def parse_alias(value: Any) -> str:
     return alias
 
 
+COLOR_MODES = ("auto", "always", "never")
+
+
+def parse_color(value: Any) -> str:
+    """auto, always or never (when to colour the output)."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text not in COLOR_MODES:
+        raise ValueError("auto, always or never")
+    return text
+
+
 AUTO_COMPACT = ("off", "trim", "summarise")
 
 
@@ -487,6 +498,14 @@ class Settings:
     plain: bool = _setting(
         False, parse_boolean, "no markdown rendering or colour", flags=("--plain",), const=True
     )
+    color: str = _setting(
+        "auto",
+        parse_color,
+        "colour: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), always "
+        "(markdown rendered even into a pipe) or never (markdown laid out, no colour)",
+        flags=("--color",),
+        metavar="WHEN",
+    )
     autosave: bool = _setting(
         True,
         parse_boolean,
@@ -671,13 +690,49 @@ class ConfigFile:
         return any(layer.values.get("key") is not None for layer in layers)
 
     def profile(self, name: str) -> Layer:
-        """The named profile's layer, or a ConfigError naming the closest one."""
+        """The named profile's layer, or a ConfigError naming the closest one (a
+        built-in profile's name is no error: see `profile_layers`)."""
         if name in self.profiles:
             return self.profiles[name]
-        hint = closest(name, list(self.profiles))
-        known = ", ".join(sorted(self.profiles)) or "none"
-        suggestion = f" (did you mean '{hint}'?)" if hint else f" (known: {known})"
-        raise ConfigError(f"unknown profile '{name}'{suggestion}")
+        if name in BUILTIN_PROFILES:
+            return builtin_profile(name)
+        raise unknown_profile(name, self.profiles, has_config=True)
+
+
+# Profiles every installation has; a config file's [profiles.NAME] of the same name
+# adds to it (its values win).
+BUILTIN_PROFILES: Mapping[str, Mapping[str, Any]] = {"local": {"local": True}}
+
+
+def builtin_profile(name: str) -> Layer:
+    """The layer of a built-in profile."""
+    return Layer("built-in profile", {**BUILTIN_PROFILES[name], "profile": name})
+
+
+def profile_layers(name: str, config: ConfigFile | None) -> list[Layer]:
+    """The layers a profile adds: the built-in one, then the config file's, either or
+    both; a ConfigError naming every known profile when there is neither."""
+    layers = [builtin_profile(name)] if name in BUILTIN_PROFILES else []
+    if config is not None and name in config.profiles:
+        layers.append(config.profiles[name])
+    if not layers:
+        configured = config.profiles if config is not None else {}
+        raise unknown_profile(name, configured, has_config=config is not None)
+    return layers
+
+
+def unknown_profile(name: str, configured: Mapping[str, Any], *, has_config: bool) -> ConfigError:
+    """`unknown profile 'x'`, with the closest name and every profile there is."""
+    hint = closest(name, [*configured, *BUILTIN_PROFILES])
+    builtin = ", ".join(BUILTIN_PROFILES)
+    if configured:
+        known = f"known: {', '.join(sorted(configured))}; built in: {builtin}"
+    elif not has_config:
+        known = f"built in: {builtin}; no config file defines more"
+    else:
+        known = f"built in: {builtin}; the config file defines none"
+    guess = f"did you mean '{hint}'? " if hint else ""
+    return ConfigError(f"unknown profile '{name}' ({guess}{known})")
 
 
 def find_role(roles: Mapping[str, Layer], name: str) -> Layer:

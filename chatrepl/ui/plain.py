@@ -1,25 +1,40 @@
-"""`PlainView`: the View for pipes, `--plain` and NO_COLOR; the reply passes through."""
+"""`PlainView`: the View for pipes and `--plain`; the reply passes through."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.core.reply import CompareResult
-from chatrepl.ui.stats import format_stats, one_line
+from chatrepl.ui.stats import fold_line, format_stats, one_line
+from chatrepl.ui.table_layout import plain_lines
 
 
 class PlainView:
-    """The View for pipes, --plain and NO_COLOR: the reply passes through untouched.
+    """The View for pipes and --plain: the reply passes through untouched (NO_COLOR on a
+    terminal gets the rich view without colour instead).
 
     Reply text goes to stdout exactly as it arrives; everything else (reasoning, info,
     errors, stats) goes to stderr so `chatrepl "q" > answer.md` captures only the answer.
     """
 
-    def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
+    def __init__(
+        self,
+        stdout: IO[str],
+        stderr: IO[str],
+        *,
+        settle: Callable[[], None] | None = None,
+        err_width: Callable[[], int | None] | None = None,
+    ) -> None:
         self.out = stdout  # reply text
         self.err = stderr  # everything else
+        # stdout is a pipe (`| tee`): wait for its reader before a stderr line, so the
+        # line does not overtake the reply on the terminal both end up on
+        self._settle = settle
+        self._unsettled = False  # stdout was written since the last wait
+        # stderr's terminal width: a line wider is broken between words, not mid-word
+        self._err_width = err_width
         self._at_line_start = True  # of stdout, so the stats line does not glue to the reply
         self._reasoning_open = False
 
@@ -39,6 +54,12 @@ class PlainView:
         """A small table as aligned columns."""
         if title:
             self._line(title)
+        width = self._err_width() if self._err_width is not None else None
+        folded = plain_lines(rows, width) if width else None
+        if folded is not None:  # too wide for the terminal: laid out to fit, nothing cut
+            for line in folded:
+                self._line(line)
+            return
         widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=False)]
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
@@ -47,6 +68,7 @@ class PlainView:
     def compare(self, results: Sequence[CompareResult]) -> None:
         """Each model's answer in turn, under a header line (stdout), stats on stderr."""
         for result in results:
+            self._unsettled = True
             self.out.write(f"=== {result.model} ===\n")
             if result.text:
                 self.out.write(result.text + ("" if result.text.endswith("\n") else "\n"))
@@ -69,6 +91,7 @@ class PlainView:
             return
         self._close_reasoning()
         if event.text:
+            self._unsettled = True
             self.out.write(event.text)
             self.out.flush()
             self._at_line_start = event.text.endswith("\n")
@@ -79,6 +102,7 @@ class PlainView:
         # End with a newline, as `echo` does: the shell prompt, `wc -l` and `while read`
         # all expect one. The reply's own bytes are otherwise untouched.
         if not self._at_line_start:
+            self._unsettled = True
             self.out.write("\n")
             self.out.flush()
             self._at_line_start = True
@@ -93,5 +117,11 @@ class PlainView:
 
     def _line(self, text: str) -> None:
         self.out.flush()  # keep the order right when both go to one terminal
+        if self._settle is not None and self._unsettled:
+            self._unsettled = False
+            self._settle()
+        width = self._err_width() if self._err_width is not None else None
+        if width and len(text) >= width:
+            text = fold_line(text, width - 1)
         self.err.write(text + "\n")
         self.err.flush()

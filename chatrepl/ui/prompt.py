@@ -218,6 +218,7 @@ class PromptReader:
         edit: Edit | None = None,
         input: Input | None = None,
         output: Output | None = None,
+        erase_when_done: bool = False,
     ) -> None:
         history = SecretFilteringHistory(history_path, secrets) if history_path else None
         self._input, self._output = input, output
@@ -232,6 +233,8 @@ class PromptReader:
             enable_suspend=True,  # Ctrl-Z: back to the shell; `fg` redraws
             input=input,  # None: the current app session's (tests pass a pipe)
             output=output,
+            # `chatrepl | tee log`: the log's copy of the line, shown by tee, replaces it
+            erase_when_done=erase_when_done,
         )
         fast_paste(self._session.input)
 

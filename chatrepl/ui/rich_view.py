@@ -27,8 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.ui.code_render import CODE_THEME
-from chatrepl.ui.stats import STATS_STYLE, format_stats, one_line
+from chatrepl.ui.stats import STATS_STYLE, fold_line, format_stats, one_line
 from chatrepl.ui.stream_render import REASONING_STYLE, Line, StreamRenderer
+from chatrepl.ui.table_layout import (
+    FOLD_INDENT,
+    TABLE_GAP,
+    TABLE_INDENT,
+    column_widths,
+    rows_to_fold,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -97,6 +104,7 @@ class _ReplyStream:
         *,
         refresh_per_second: float,
         budget: float = PRINT_BUDGET,
+        live: bool = True,
     ) -> None:
         from rich.live import Live
 
@@ -116,13 +124,14 @@ class _ReplyStream:
         self._size = self._real_size()
         width, height = console.size  # COLUMNS/LINES win until the terminal is resized
         # A recording console keeps every byte: its picture needs the padding spaces.
-        to_edge = console.is_terminal and not console.record
+        # A dumb terminal knows no "erase to end of line" either: plain spaces there.
+        to_edge = console.is_terminal and not console.is_dumb_terminal and not console.record
         self.renderer = StreamRenderer(console, width=width, height=height, to_edge=to_edge)
         # A recording console keeps every byte it writes: live redraws would all end up
         # in the picture, so it only ever gets the finished blocks.
         self._live: Live | None = None
         self._slot = _Rows([])
-        if console.is_terminal and not console.is_dumb_terminal and not console.record:
+        if live and console.is_terminal and not console.is_dumb_terminal and not console.record:
             self._live = Live(
                 self._slot,
                 console=console,
@@ -313,8 +322,10 @@ class RichView:
         *,
         plain: bool = False,
         refresh_per_second: float = 20,
+        live: bool = True,
     ) -> None:
         self.console = console
+        self.live = live  # False: into a pipe (forced colour), finished blocks only
         self.plain = plain  # replies as raw text (no markdown), everything else styled
         self.refresh_per_second = refresh_per_second
         self._stream: _ReplyStream | None = None
@@ -344,14 +355,57 @@ class RichView:
         self.console.print(_Rows([trim_row(row, width=None) for row in rows]), crop=False)
 
     def table(self, rows: Sequence[Sequence[str]], *, title: str | None = None) -> None:
-        """A small table (help, settings, models, sessions)."""
+        """A small table (help, settings, models, sessions). When it is wider than the
+        terminal, a last cell of prose wraps in its column if the column leaves it room;
+        one with a long word (a setting's source, a path) or squeezed by wide cells
+        before it goes on lines of its own under its row, never cut with `…`."""
         from rich import box
         from rich.table import Table
 
         table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
         for row in rows:
             table.add_row(*(_cell(cell) for cell in row))
-        self.console.print(table, markup=False, highlight=False)
+        folded = rows_to_fold(rows, self.console.width)
+        if not folded:
+            self.console.print(table, markup=False, highlight=False)
+            return
+        self._print_folded(rows, folded, title=title)
+
+    def _print_folded(
+        self, rows: Sequence[Sequence[str]], folded: dict[int, int], *, title: str | None
+    ) -> None:
+        from rich.cells import cell_len
+        from rich.text import Text
+
+        widths = column_widths(rows, folded)
+        lines: list[Text] = [Text(title)] if title else []
+        lines.append(Text(""))  # where the simple box leaves its empty top line
+        room = max(10, self.console.width - len(FOLD_INDENT) - 1)
+        for number, row in enumerate(rows):
+            cut = len(row) - folded.get(number, 0)
+            kept, below = row[:cut], row[cut:]
+            line = Text(TABLE_INDENT)
+            for column, cell in enumerate(kept[:-1]):
+                line.append_text(_text(cell))
+                line.append(" " * (widths[column] - cell_len(str(cell))) + TABLE_GAP)
+            start = line.cell_len
+            if kept:
+                # prose that does not fit wraps in its column, under its first line
+                pieces = _text(kept[-1]).wrap(self.console, max(10, self.console.width - 1 - start))
+                line.append_text(pieces[0] if pieces else Text(""))
+                lines.append(line)
+                for piece in list(pieces)[1:]:
+                    lines.append(Text(" " * start).append_text(piece))
+            for cell in below:
+                # wrapped at words within the indented width; a path longer than that
+                # breaks anywhere (fold), never cut with `…`
+                for piece in _text(cell).wrap(self.console, room, overflow="fold"):
+                    piece.rstrip()
+                    lines.append(Text(FOLD_INDENT).append_text(piece))
+        lines.append(Text(""))
+        for line in lines:
+            line.rstrip()
+            self.console.print(line, markup=False, highlight=False, crop=False)
 
     def compare(self, results: Sequence[CompareResult]) -> None:
         """Each model's answer as markdown in its own column, its stats at the bottom."""
@@ -376,7 +430,9 @@ class RichView:
         """A reply is about to stream."""
         self._end_stream()
         if not self.plain:
-            self._stream = _ReplyStream(self.console, refresh_per_second=self.refresh_per_second)
+            self._stream = _ReplyStream(
+                self.console, refresh_per_second=self.refresh_per_second, live=self.live
+            )
 
     def show(self, event: TextDelta | ReasoningDelta) -> None:
         """Display one piece of the reply as it arrives."""
@@ -404,12 +460,22 @@ class RichView:
         if stats is not None:
             from rich.text import Text
 
-            self._print_line(Text(format_stats(stats), style=STATS_STYLE))
+            # broken between its ` · ` parts, as in a pipe, when the terminal is narrow
+            line = fold_line(format_stats(stats), self.console.width - 1)
+            self._print_line(Text(line, style=STATS_STYLE))
 
     def _end_stream(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()
+
+
+def _text(cell: str) -> Text:
+    """A cell as rich Text, a search hit's matches highlighted."""
+    from rich.text import Text
+
+    shown = _cell(cell)
+    return shown if isinstance(shown, Text) else Text(str(shown))
 
 
 def _cell(cell: str) -> Any:

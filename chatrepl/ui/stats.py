@@ -40,3 +40,18 @@ def format_stats(stats: TurnStats) -> str:
 def one_line(text: str) -> str:
     """Collapse a message to a single line (errors must not spill over several)."""
     return " ".join(text.split())
+
+
+def fold_line(text: str, width: int) -> str:
+    """A line wider than `width` broken between its ` · ` parts (a stats line), else
+    between words; never inside a word."""
+    import textwrap
+
+    lines: list[str] = []
+    for part in text.split(" · "):
+        joined = f"{lines[-1]} · {part}" if lines else part
+        if lines and len(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines += textwrap.wrap(part, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines)

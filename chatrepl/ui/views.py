@@ -10,6 +10,22 @@ from chatrepl.core.ports import View
 from chatrepl.ui.plain import PlainView
 
 
+def colour_choice(color: str, env: Mapping[str, str]) -> str:
+    """`always`, `never` or `auto`: the --color setting, else what the environment asks.
+
+    NO_COLOR and FORCE_COLOR count only when set and not empty (no-color.org,
+    force-color.org); NO_COLOR wins when both are. A setting other than `auto` (a flag,
+    the config file) outranks both, as no-color.org asks of explicit choices.
+    """
+    if color != "auto":
+        return color
+    if env.get("NO_COLOR"):
+        return "never"
+    if env.get("FORCE_COLOR"):
+        return "always"
+    return "auto"
+
+
 def make_view(
     *,
     plain: bool,
@@ -17,16 +33,35 @@ def make_view(
     stderr: IO[str],
     stdout_isatty: bool,
     env: Mapping[str, str],
+    color: str = "auto",
 ) -> View:
-    """The view for this run: rich on a terminal, plain pass-through otherwise."""
-    no_color = "NO_COLOR" in env
-    if plain or no_color or not stdout_isatty:
-        return PlainView(stdout, stderr)
+    """The view for this run: rich on a terminal (without colour under NO_COLOR or
+    --color never: the markdown is still laid out), plain pass-through for --plain and
+    for pipes (unless colour is forced)."""
+    mode = colour_choice(color, env)
+    if plain or (not stdout_isatty and mode != "always"):
+        from chatrepl.ui.terminal import is_pipe, terminal_width, wait_for_reader
+
+        settle = (lambda: wait_for_reader(stdout)) if is_pipe(stdout) else None
+        return PlainView(stdout, stderr, settle=settle, err_width=lambda: terminal_width(stderr))
     from rich.console import Console
 
     from chatrepl.ui.rich_view import RichView  # rich loads only when a terminal needs it
 
-    return RichView(Console(file=stdout, _environ=dict(env)))
+    # rich reads NO_COLOR and FORCE_COLOR itself: it is told the outcome instead
+    environ = {k: v for k, v in env.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    forced = mode == "always"  # a terminal, or a pipe that asked for colour
+    dumb = environ.get("TERM", "").lower() in ("dumb", "unknown")
+    console = Console(
+        file=stdout,
+        _environ=environ,
+        no_color=mode == "never",
+        force_terminal=True,  # the environment says it is one (or colour is forced)
+        # a dumb terminal gets no colour from rich unless it is asked for by name
+        color_system="standard" if forced and dumb else "auto",
+    )
+    # into a pipe (forced colour) the reply is printed block by block, never redrawn
+    return RichView(console, live=stdout_isatty)
 
 
 class LazyView:

@@ -71,7 +71,7 @@ def _registry() -> CommandRegistry:
         ("sett", "settings"),
         ("syst", "system"),
         ("und", "undo"),
-        ("qu", "quit"),
+        ("qu", "exit"),  # /quit is /exit's alias
         ("ret", "retry"),
     ],
 )

@@ -348,8 +348,16 @@ def test_models_lists_and_feeds_the_model_hint(h):
 
 def test_help_lists_every_command(h):
     h.say("/help")
-    ((title, rows),) = h.view.tables
+    ((title, rows), (keys_title, keys)) = h.view.tables
     assert title == "Commands"
+    # a command and its aliases on one line
+    assert ("/exit, /quit, /q", "leave (Ctrl-D works too)") in rows
+    assert sum("/quit" in row[0] for row in rows) == 1
+    assert any(row[0].startswith("/help, /h, /?") for row in rows)
+    assert keys_title == "Keys"
+    named = [row[0] for row in keys]
+    for key in ("Enter", "Esc Enter, Alt-Enter", "Tab", "Ctrl-C", "Ctrl-D", "Ctrl-X Ctrl-E"):
+        assert key in named
     first_cells = " ".join(row[0] for row in rows)
     for name in (
         "/model",

@@ -233,3 +233,57 @@ def test_version_and_help(tmp_path: Path) -> None:
         "--debug",
     ):
         assert flag in helptext
+
+
+def test_help_names_this_machines_config_file_and_the_built_in_profiles(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    config = tmp_path / "config" / "chatrepl" / "config.toml"
+    helptext = run_cli(["--help"], env).stdout
+    assert str(config) in helptext  # on one line, never broken at a `-`
+    flat = " ".join(helptext.split())  # argparse wraps its lines
+    assert f"(default: {config}, not there yet)" in flat
+    assert "or a built-in profile: local" in flat
+    config.parent.mkdir(parents=True)
+    config.write_text('model = "m"\n')
+    assert f"(default: {config})" in " ".join(run_cli(["--help"], env).stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "message"),
+    [
+        (None, ["--profile", "nope"], "unknown profile 'nope' (built in: local; no config"),
+        (
+            'profile = "nope"\n',
+            [],
+            "unknown profile 'nope' (built in: local; the config file defines none)",
+        ),
+        (
+            '[profiles.work]\nurl = "https://w.example"\n',
+            ["--profile", "wrk"],
+            "unknown profile 'wrk' (did you mean 'work'? known: work; built in: local)",
+        ),
+    ],
+)
+def test_an_unknown_profile_names_the_built_in_ones_too(
+    tmp_path: Path, config: str | None, args: list[str], message: str
+) -> None:
+    env = clean_env(tmp_path, INFERENCE_URL="http://127.0.0.1:9")
+    if config is not None:
+        path = tmp_path / "config" / "chatrepl" / "config.toml"
+        path.parent.mkdir(parents=True)
+        path.write_text(config)
+    result = run_cli([*args, "hi"], env)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1  # one line
+
+
+def test_a_config_file_may_name_the_built_in_profile_as_its_default(tmp_path: Path) -> None:
+    config = from_toml('profile = "local"\n', path="c.toml")
+    settings = resolve_settings(build_parser().parse_args([]), {}, profile=None)
+    assert settings.settings.local is False
+    from chatrepl.app.wiring import load_settings
+
+    resolved = load_settings(build_parser().parse_args([]), {}, config, profile=None)
+    assert resolved.settings.local is True and resolved.settings.profile == "local"
+    assert resolved.sources["local"] == "built-in profile"

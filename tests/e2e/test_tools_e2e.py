@@ -276,7 +276,9 @@ def test_parameters_and_roles(fake_server: FakeServer, tools_env: dict[str, str]
             0.5,
         )
         terminal.type("/settings")
-        screen = terminal.wait_for("params.frequency_penalty")
+        screen = terminal.wait_for_after("/settings", "profile ")
+        # a row too wide for the terminal has its source on the lines below it
+        screen = re.sub(r"\n {6}(?=\S)", " ", screen)
         rows = {line.split()[0]: line for line in screen.splitlines() if line.split()}
         assert rows["params.top_p"].split()[1:] == ["0.5", "/set"]
         assert "config" in rows["params.frequency_penalty"]  # the profile's table

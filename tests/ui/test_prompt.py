@@ -34,7 +34,7 @@ def complete(text: str, tmp_path: Path | None = None) -> list[tuple[str, str]]:
         ("/mo", ["/model", "/models"]),
         ("/te", ["/temperature"]),
         ("/max", ["/max_tokens"]),
-        ("/q", ["/q", "/quit"]),  # an alias completes to itself, a name to itself
+        ("/q", ["/quit"]),  # a command once, by its first name that fits
         ("/zzz", []),
         ("hello /mo", []),
         ("//mo", []),
@@ -185,7 +185,7 @@ def test_the_toolbar_shows_the_role_the_name_and_what_is_attached() -> None:
     settings = Settings(url="https://h.example", model="m", role="reviewer", params={"top_p": 1.0})
     text = toolbar_text(settings, 3, name="my project", attached=2)
     assert text == (
-        " m · role reviewer · temperature default · max_tokens off · +1 params · h.example · "
+        " m · role reviewer · temperature default · max_tokens off · +1 param · h.example · "
         "“my project” · 3 turns · 2 attached · /help"
     )
     assert toolbar_text(Settings(model="m"), 0) == (
@@ -209,6 +209,92 @@ def test_the_toolbar_meter_sits_by_the_model_and_turns_amber_past_eighty_percent
     assert to_plain_text(hot) == (
         " m ·  170k / 200k · 85 %  · temperature default · max_tokens off · ? · 9 turns · /help"
     )
+
+
+def test_the_toolbar_counts_grammatically() -> None:
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.toolbar import toolbar_text
+
+    settings = Settings(model="m", params={"top_p": 1.0, "seed": 1})
+    assert "· 1 turn ·" in str(toolbar_text(settings, 1))
+    assert "· 0 turns ·" in str(toolbar_text(settings, 0))
+    assert "· 2 turns ·" in str(toolbar_text(settings, 2))
+    assert "· +2 params ·" in str(toolbar_text(settings, 2))
+
+
+TOOLBAR_PARTS = (
+    "claude-4-5-sonnet",
+    "170k / 200k · 85 %",
+    "role reviewer",
+    "temperature 0.5",
+    "max_tokens 400",
+    "+1 param",
+    "us.inference.heroku.com",
+    "“a project”",
+    "12 turns",
+    "2 attached",
+    "/help",
+)
+
+
+@pytest.mark.parametrize("width", [200, 120, 100, 80, 60, 50, 40, 30, 20])
+@pytest.mark.parametrize("warn", [False, True])
+def test_a_narrow_toolbar_drops_the_least_important_parts_whole(width: int, warn: bool) -> None:
+    from prompt_toolkit.formatted_text import to_plain_text
+
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.toolbar import toolbar_text
+
+    settings = Settings(
+        url="https://us.inference.heroku.com",
+        model="claude-4-5-sonnet",
+        role="reviewer",
+        temperature=0.5,
+        max_tokens=400,
+        params={"top_p": 1.0},
+    )
+    shown = toolbar_text(
+        settings,
+        12,
+        name="a project",
+        attached=2,
+        meter="170k / 200k · 85 %",
+        warn=warn,
+        width=width,
+    )
+    text = to_plain_text(shown) if not isinstance(shown, str) else shown
+    assert len(text) < width or text == " claude-4-5-sonnet"  # the last column stays free
+    if "170k / 200k" not in text:  # the meter shrinks to its percentage first
+        text = text.replace("85 %", "170k / 200k · 85 %")
+    kept = [part for part in TOOLBAR_PARTS if part in text]
+    rebuilt = " " + " · ".join(f" {p} " if warn and "%" in p else p for p in kept)
+    assert text == rebuilt  # only whole parts, in their order
+    assert "claude-4-5-sonnet" in kept  # never the model
+    order = ["170k / 200k · 85 %", "2 attached", "12 turns", "/help", "“a project”"]
+    wanted = [part for part in order if part in kept]
+    assert wanted == order[: len(wanted)]  # what matters most goes last
+    if width >= 60:
+        assert {"12 turns", "/help", "170k / 200k · 85 %"} <= set(kept)
+
+
+def test_a_model_wider_than_the_terminal_is_shortened_not_cut() -> None:
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.toolbar import toolbar_text
+
+    shown = toolbar_text(Settings(model="a-very-long-model-name-indeed"), 1, width=16)
+    assert shown == " a-very-long-m…"
+
+
+def test_the_banner_drops_its_hints_before_it_would_wrap() -> None:
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.toolbar import banner
+
+    settings = Settings(model="m", url="http://127.0.0.1:8080")
+    assert banner(settings).endswith(" · /help for commands · Ctrl-D to quit")
+    assert banner(settings, width=60).endswith("127.0.0.1:8080 · /help for commands")
+    assert banner(settings, width=40).endswith(" · m at 127.0.0.1:8080")
+    narrow = Settings(model="claude-4-5-sonnet", url="http://127.0.0.1:8080")
+    assert banner(narrow, width=40) == "chatrepl 0.1.0\nclaude-4-5-sonnet at 127.0.0.1:8080"
 
 
 def read_keys(keys: str, tmp_path: Path, **options) -> str | None:  # type: ignore[no-untyped-def]
@@ -306,3 +392,13 @@ def test_a_folder_completes_with_a_trailing_slash(tmp_path: Path) -> None:
     ):
         found = [c.text for c in completer.get_completions(Document(text), CompleteEvent())]
         assert sorted(found) == ["ect.txt", "ects/"], text
+
+
+def test_the_keys_help_lists_are_the_keys_the_prompt_binds() -> None:
+    from chatrepl.core.commands.chat import KEYS
+    from chatrepl.ui.prompt import _key_bindings
+
+    bound = {binding.keys for binding in _key_bindings(lambda text: text).bindings}
+    named = {name for name, _ in KEYS}
+    assert ("escape", "c-m") in bound and "Esc Enter, Alt-Enter" in named
+    assert ("c-x", "c-e") in bound and "Ctrl-X Ctrl-E" in named

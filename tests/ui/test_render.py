@@ -461,20 +461,42 @@ def test_plain_view_table_is_aligned_text_on_stderr() -> None:
 
 
 @pytest.mark.parametrize(
-    ("plain", "isatty", "no_color", "kind"),
+    ("plain", "isatty", "env", "color", "kind", "coloured"),
     [
-        (False, True, False, RichView),
-        (True, True, False, PlainView),
-        (False, False, False, PlainView),
-        (False, True, True, PlainView),
+        (False, True, {}, "auto", RichView, True),
+        (True, True, {}, "auto", PlainView, None),
+        (False, False, {}, "auto", PlainView, None),
+        # NO_COLOR keeps the markdown laid out, without colour; empty, it is not set
+        (False, True, {"NO_COLOR": "1"}, "auto", RichView, False),
+        (False, True, {"NO_COLOR": ""}, "auto", RichView, True),
+        (False, False, {"NO_COLOR": "1"}, "auto", PlainView, None),
+        (True, True, {"FORCE_COLOR": "1"}, "auto", PlainView, None),  # --plain is raw text
+        # FORCE_COLOR (not empty) and --color always render into a pipe too
+        (False, False, {"FORCE_COLOR": "1"}, "auto", RichView, True),
+        (False, False, {"FORCE_COLOR": ""}, "auto", PlainView, None),
+        (False, False, {}, "always", RichView, True),
+        (False, True, {"NO_COLOR": "1"}, "always", RichView, True),  # the setting wins
+        (False, True, {}, "never", RichView, False),
+        (False, False, {"FORCE_COLOR": "1"}, "never", PlainView, None),
+        (False, True, {"NO_COLOR": "1", "FORCE_COLOR": "1"}, "auto", RichView, False),
     ],
 )
-def test_make_view(plain: bool, isatty: bool, no_color: bool, kind: type) -> None:
-    env = {"NO_COLOR": "1"} if no_color else {}
+def test_make_view(
+    plain: bool, isatty: bool, env: dict[str, str], color: str, kind: type, coloured: bool | None
+) -> None:
     view = make_view(
-        plain=plain, stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=isatty, env=env
+        plain=plain,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdout_isatty=isatty,
+        env={"TERM": "xterm-256color", **env},
+        color=color,
     )
     assert isinstance(view, kind)
+    if isinstance(view, RichView):
+        assert view.console.is_terminal
+        assert (not view.console.no_color and view.console.color_system is not None) == coloured
+        assert view.live == isatty  # a pipe never gets the live region's redraws
 
 
 def test_importing_render_loads_no_rich_markdown_or_pygments() -> None:
@@ -569,3 +591,43 @@ def test_a_search_hits_matches_are_highlighted_in_the_table() -> None:
     out, err = io.StringIO(), io.StringIO()
     PlainView(out, err).table([("1", snippet)])
     assert err.getvalue() == "  1  the retry field [bold]x\n"
+
+
+def test_a_table_too_wide_for_the_terminal_folds_its_long_cells_onto_their_own_lines() -> None:
+    rows = [
+        ("url", "http://127.0.0.1:8080", "env INFERENCE_URL"),
+        ("model", "m", "remembered for this endpoint (/home/u/.local/state/chatrepl/e.json)"),
+    ]
+
+    def shown(width: int) -> list[str]:
+        out = io.StringIO()
+        RichView(Console(file=out, width=width, force_terminal=False)).table(rows, title="T")
+        return [line.rstrip() for line in out.getvalue().split("\n")]
+
+    wide = shown(120)
+    assert "  model   m                       remembered for this endpoint (/home/u/" in "\n".join(
+        wide
+    )
+    narrow = shown(60)
+    assert narrow[:7] == [
+        "T",
+        "",
+        "  url     http://127.0.0.1:8080   env INFERENCE_URL",
+        "  model   m",
+        "      remembered for this endpoint",
+        "      (/home/u/.local/state/chatrepl/e.json)",
+        "",
+    ]
+    assert all(len(line) < 60 for line in narrow) and "…" not in "".join(narrow)
+
+
+def test_the_stats_line_breaks_between_its_parts_on_a_narrow_terminal() -> None:
+    out = io.StringIO()
+    view = RichView(Console(file=out, width=40, force_terminal=False))
+    view.begin_reply()
+    stats = TurnStats(model="claude-4-5-sonnet", ttft=0.01, duration=0.02, usage=Usage(9, 6))
+    view.end_reply(stats)
+    lines = out.getvalue().splitlines()
+    assert all(len(line) < 40 for line in lines)
+    assert all(not line.startswith("·") and not line.endswith("·") for line in lines)
+    assert len(lines) > 1 and " · ".join(lines) == format_stats(stats)

@@ -18,18 +18,28 @@ from chatrepl.core.settings import (
     parse_temperature,
 )
 
+# The keys, as ui/prompt.py binds them (prompt_toolkit's emacs keys do the rest).
+KEYS: tuple[tuple[str, str], ...] = (
+    ("Enter", "send the message (or run the command)"),
+    ("Esc Enter, Alt-Enter", "a new line in the message (a paste keeps its own)"),
+    ("Tab", "complete commands, model names, roles, parameters and paths"),
+    ("↑ / ↓", "earlier and later input (history)"),
+    ("Ctrl-C", "stop a reply (keeping what came), or clear the line"),
+    ("Ctrl-D", "leave (on an empty line)"),
+    ("Ctrl-X Ctrl-E", "edit the input in $VISUAL/$EDITOR"),
+    ("Ctrl-Z", "suspend (fg comes back)"),
+)
+
 
 def _help(ctx: CommandContext, args: str) -> None:
     rows = []
     for command in ctx.registry:
-        names = "/" + command.name + "".join(f", /{a}" for a in command.aliases)
+        names = ", ".join(f"/{name}" for name in (command.name, *command.aliases))
         rows.append((f"{names} {command.args}".rstrip(), command.help))
     rows.append(("//text", "send a message that starts with /"))
     rows.append(("@path", "attach a file (or a folder's text files) to this message"))
-    rows.append(("Esc Enter", "insert a newline (Enter sends)"))
-    rows.append(("Ctrl-X Ctrl-E", "edit the input in $VISUAL/$EDITOR"))
-    rows.append(("Ctrl-C / Ctrl-D", "stop a reply or clear the line / exit"))
     ctx.view.table(rows, title="Commands")
+    ctx.view.table(KEYS, title="Keys")
 
 
 def _model(ctx: CommandContext, args: str) -> None:
@@ -141,6 +151,5 @@ COMMANDS: tuple[Command, ...] = (
 )
 # listed last in /help
 EXIT_COMMANDS: tuple[Command, ...] = (
-    Command("exit", _exit, "leave (Ctrl-D works too)", aliases=("q",)),
-    Command("quit", _exit, "leave"),
+    Command("exit", _exit, "leave (Ctrl-D works too)", aliases=("quit", "q")),
 )
