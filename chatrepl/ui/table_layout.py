@@ -82,7 +82,7 @@ def rows_to_fold(rows: Sequence[Sequence[str]], width: int) -> dict[int, int]:
             if not _wraps(last, width - 1 - (length - cell_len(last))):
                 stuck.append((length, n))
         if not stuck:
-            return folded
+            return _unfold_what_fits(rows, width, folded)
         _, n = max(stuck)
         victim = n
         if _wraps(str(rows[n][kept[n] - 1]), width - 1 - _prefix(rows[n], kept[n])):
@@ -91,6 +91,29 @@ def rows_to_fold(rows: Sequence[Sequence[str]], width: int) -> dict[int, int]:
             if _prefix(rows[setter], kept[setter]) > _prefix(rows[n], kept[n]):
                 victim = setter
         folded[victim] = folded.get(victim, 0) + 1
+
+
+def _unfold_what_fits(
+    rows: Sequence[Sequence[str]], width: int, folded: dict[int, int]
+) -> dict[int, int]:
+    """Give back to their line the folded cells that fit in the final column widths.
+
+    The greedy pass above folds one row at a time while the widths still carry wide
+    cells it later folds away, so a short row folded early would stay on two lines
+    beside an alike row on one ("temperature (not set)" below, "app (not set)" not).
+    A cell comes back only when the widths stay as they are, so no other row moves.
+    """
+    widths = column_widths(rows, folded)
+    for number in sorted(folded):
+        while folded.get(number, 0):
+            trial = {**folded, number: folded[number] - 1}
+            kept = len(rows[number]) - trial[number]
+            if column_widths(rows, trial) != widths:
+                break
+            if _row_width(rows[number], kept, widths) >= width:
+                break
+            folded = trial if trial[number] else {k: v for k, v in trial.items() if k != number}
+    return folded
 
 
 def plain_lines(rows: Sequence[Sequence[str]], width: int) -> list[str] | None:
