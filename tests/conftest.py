@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fakeserver import FakeServer
 from herokuserver import HerokuServer
+from terminal import Terminal
 
 _CLEARED_PREFIXES = ("INFERENCE_", "OPENAI_", "CHATREPL_")
 # Proxies or a NETRC path from the developer's shell would reroute or re-auth loopback calls.
@@ -55,6 +56,15 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if upper.startswith(_CLEARED_PREFIXES) or upper in _CLEARED_NAMES:
             monkeypatch.delenv(name)
     return home
+
+
+@pytest.fixture
+def started() -> Iterator[list[Terminal]]:
+    """Terminals a test starts (a list it appends to), each closed at the end."""
+    terminals: list[Terminal] = []
+    yield terminals
+    for term in terminals:
+        term.close()
 
 
 @pytest.fixture

@@ -56,6 +56,8 @@ class ContextWindow:
     _warned: bool
     _held: bool
 
+    # The engine's own methods this part calls, declared so mypy --strict can check the
+    # calls; Engine defines each of them (these bodies never run).
     @property
     def settings(self) -> Settings:
         raise NotImplementedError

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,6 @@ from terminal import Terminal, chat_env
 LOG_WANTED = (
     "> hello there\nYou said: hello there\n\n> second\n> line two\nYou said: second\nline two\n"
 )
-
-
-@pytest.fixture
-def started() -> Iterator[list[Terminal]]:
-    terminals: list[Terminal] = []
-    yield terminals
-    for term in terminals:
-        term.close()
 
 
 def converse(term: Terminal) -> None:

@@ -5,7 +5,6 @@ then): whole parts only, the model always, counts that agree with their nouns.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,6 @@ from fakeserver import FakeServer
 from terminal import Terminal, chat_env
 
 MODEL = "claude-4-5-sonnet"
-
-
-@pytest.fixture
-def started() -> Iterator[list[Terminal]]:
-    terminals: list[Terminal] = []
-    yield terminals
-    for term in terminals:
-        term.close()
 
 
 def toolbar(term: Terminal) -> str:
