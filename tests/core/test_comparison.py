@@ -36,7 +36,8 @@ def test_blind_labels_follow_the_display_order_until_revealed() -> None:
     [
         ("1", 2),
         ("3", 1),
-        ("a", 2),
+        ("a", 0),
+        ("A", 2),
         ("C", 1),
         ("heroku:b", 1),
         ("b", 1),
