@@ -23,6 +23,7 @@ from chatrepl.core import attachments as files_rules
 from chatrepl.core.attachments import Attached, Limits, Staged
 from chatrepl.core.branches import BranchRow
 from chatrepl.core.commands.registry import Command, CommandCall, CommandRegistry, parse
+from chatrepl.core.comparison import Comparison, Target
 from chatrepl.core.context import Meter, is_overflow
 from chatrepl.core.context_engine import ContextWindow
 from chatrepl.core.conversation import Conversation
@@ -116,6 +117,9 @@ class Engine(ContextWindow):
         self._warned = False  # the 80 % warning is given once per conversation
         self._held = False  # the last message was held back as too big: /retry sends it
         self._was_held = False
+        self.last_comparison: Comparison | None = None  # what /pick and /vote act on
+        # called with (comparison, target index) when a reply is picked: a pick is a vote
+        self.pick_listeners: list[Callable[[Comparison, int], None]] = []
 
     # --- state ----------------------------------------------------------------
 
@@ -617,6 +621,20 @@ class Engine(ContextWindow):
                 for r in results
             ]
         )
+
+    # --- comparison targets (core/specs.py turns what the user typed into them) ----
+
+    def backend_for(self, target: Target) -> Backend:
+        """The backend that serves `target`: its profile's endpoint, or the session's."""
+        if target.profile is None:
+            return self.backend
+        raise CommandError(f"{target.spec}: comparing across endpoints is not wired yet")
+
+    def payload_for(self, target: Target, conversation: Conversation) -> dict[str, Any]:
+        """The streamed request body for `target`: the session's settings, its model and
+        overrides (setting names from the settings table) applied."""
+        settings = replace(self.settings, model=target.model, stream=True, **target.overrides)
+        return conversation.payload(settings, image_url=self.image_url)
 
     # --- one turn -------------------------------------------------------------
 
