@@ -151,21 +151,32 @@ class StreamRedactor:
         self._redactor = redactor
         self._mask = redactor if everything else redactor.secrets_in
         self._held = ""
+        # The last character passed on. `held_back` lets a lone character through, so
+        # a key streamed one character per piece would pass whole, a letter at a time:
+        # the tail is checked with the character shown before it.
+        self._shown = ""
 
     def feed(self, text: str) -> str:
         """The redacted text that is safe to pass on now."""
         buffer = self._held + text if self._held else text
-        keep = self._redactor.held_back(buffer)
+        # a tail of two or more characters says as much alone as with the one before it
+        probe = self._shown + buffer if len(buffer) < HOLD_FROM else buffer
+        keep = min(len(buffer), self._redactor.held_back(probe))
         if not keep:  # the usual case: nothing to hold, nothing sliced
             self._held = ""
-            return self._mask(buffer)
+            return self._passed(self._mask(buffer))
         ready, self._held = buffer[: len(buffer) - keep], buffer[len(buffer) - keep :]
-        return self._mask(ready)
+        return self._passed(self._mask(ready))
 
     def flush(self) -> str:
         """The rest, redacted, at the end of the stream."""
         rest, self._held = self._held, ""
-        return self._mask(rest)
+        return self._passed(self._mask(rest))
+
+    def _passed(self, text: str) -> str:
+        if text:
+            self._shown = text[-1]
+        return text
 
 
 def redact_chunks(chunks: Iterable[bytes], redactor: Redactor) -> Iterator[bytes]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chatrepl.core.redact import (
@@ -105,6 +105,8 @@ PROSE = st.text(alphabet=" .,;!?()\néüß", max_size=40)  # nothing that occurs
 
 
 @given(st.lists(st.integers(1, 20), min_size=1, max_size=30), PROSE)
+@example(cuts=[1, 1, 13, 20, 20, 1, 1], prose="")  # found by CI's fuzz step: "inf" leaked
+@example(cuts=[9, 1, 1], prose="")
 def test_a_key_split_across_stream_pieces_is_still_masked(cuts: list[int], prose: str) -> None:
     text = f"{prose} Bearer {KEY} {prose} {KEY[:20]}{prose}"
     pieces, rest = [], text
@@ -117,6 +119,12 @@ def test_a_key_split_across_stream_pieces_is_still_masked(cuts: list[int], prose
     # at most the one character a piece may end on shows next to each mask
     assert runs_of(shown, KEY, 3) == []
     assert shown.count(MASK) == 2 and shown.endswith(prose)
+
+
+def test_a_key_streamed_one_character_at_a_time_shows_at_most_one_of_them() -> None:
+    stream = StreamRedactor(Redactor([KEY]))
+    shown = "".join(stream.feed(c) for c in f"key: {KEY}.") + stream.flush()
+    assert shown == f"key: {KEY[0]}{MASK}."  # the first letter alone gives nothing away
 
 
 def test_the_stream_holds_back_only_what_could_start_the_key() -> None:
