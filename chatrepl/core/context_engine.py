@@ -56,23 +56,18 @@ class ContextWindow:
     _warned: bool
     _held: bool
 
-    # The engine's own methods this part calls, declared so mypy --strict can check the
-    # calls; Engine defines each of them (these bodies never run).
-    @property
-    def settings(self) -> Settings:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the engine's own methods this part calls, declared for mypy
 
-    def _stream(self, payload: dict[str, Any], settings: Settings | None = None) -> Reply:
-        raise NotImplementedError
+        @property
+        def settings(self) -> Settings: ...
 
-    def _run_turn(self, *, force: bool = False, make_room: bool = True) -> Outcome:
-        raise NotImplementedError
+        def _stream(self, payload: dict[str, Any], settings: Settings | None = None) -> Reply: ...
 
-    def _report_empty(self, reply: Reply, *, hint: bool = True) -> None:
-        raise NotImplementedError
+        def _run_turn(self, *, force: bool = False, make_room: bool = True) -> Outcome: ...
 
-    def _changed(self) -> None:
-        raise NotImplementedError
+        def _report_empty(self, reply: Reply, *, hint: bool = True) -> None: ...
+
+        def _changed(self) -> None: ...
 
     # --- the context window, /compact and /trim ------------------------------------
 
