@@ -83,7 +83,9 @@ def metrics_rows(comparison: Comparison) -> list[list[str]]:
         tokens = "" if made is None else str(made)
         rate_text = "" if stats.tokens_per_second is None else f"{stats.tokens_per_second:.1f}"
         finish = "interrupted" if stats.interrupted else (stats.finish_reason or "")
-        if stats.truncated and not stats.interrupted and not failed:
+        if failed:
+            finish = "error"
+        elif stats.truncated and not stats.interrupted:
             finish = "stream ended early"
         name = comparison.label(index)
         if comparison.blind:
