@@ -146,6 +146,7 @@ class CompareStream:
                 redirect_stderr=False,
             )
             self._live.start()
+        self._wake.set()  # the status line at once, before any text arrives
         self._ticker = threading.Thread(target=self._run, name="chatrepl-compare", daemon=True)
         self._ticker.start()
 
@@ -317,8 +318,8 @@ class CompareStream:
         else:
             active = [c for c in columns if not c.ended]
             count = min((len(c.ready) for c in active), default=max(len(c.ready) for c in columns))
-            tails = [len(c.ready) + len(c.tail) for c in active]
-            tallest = max(tails, default=0)
+            # an ended column counts too: its last rows (its stats) must stay in view
+            tallest = max(len(c.ready) + len(c.tail) for c in columns)
             if tallest > self.room:  # the live region would outgrow the screen
                 count = max(count, min(tallest - self.room, max(len(c.ready) for c in columns)))
         if count <= 0:

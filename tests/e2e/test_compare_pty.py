@@ -110,3 +110,38 @@ def test_every_character_of_every_reply_is_in_the_scrollback_once(
         assert any(line.split()[:1] == [model] for line in table), model
     assert "★" in "\n".join(table)
     assert "Traceback" not in term.text()
+
+
+def test_ctrl_c_in_the_repl_keeps_every_partial_and_the_conversation(
+    fake_server: FakeServer, started: list[Terminal]
+) -> None:
+    held = {
+        m: Reply(chunks=sse_chunks(f"{m} partial words " * 4, 4, model=m), hold_after=8)
+        for m in ("m1", "m2")
+    }
+    fake_server.respond = lambda request: held.get(str((request.body or {}).get("model")))
+    env = chat_env(fake_server.url, INFERENCE_MODEL_ID="m1", COLUMNS="120", LINES=str(ROWS))
+    term = Terminal([], env, rows=ROWS, cols=120)
+    started.append(term)
+    term.wait_for_prompt()
+    term.type("/compare m1 m2 -- go")
+    term.wait_for("m1 partial")
+    term.wait_for("m2 partial")
+    term.child.sendintr()
+    term.wait_for("output tokens")  # the table, after Ctrl-C too
+    term.wait_for_prompt()
+    for reply in held.values():
+        reply.release.set()
+    fake_server.respond = None  # the echo from here on
+    screen = term.text()
+    after = screen[screen.rindex("/compare m1 m2") :]
+    table = after[after.index("output tokens") :]
+    assert table.count("interrupted") == 2  # both kept, both marked
+    assert after.count("m1 partial") >= 1 and after.count("m2 partial") >= 1
+    assert after[: after.index("output tokens")].count("interrupted") == 2  # column ends
+    term.type("next question")
+    term.wait_for("You said: next question")
+    # the comparison was a look: the next request carries no trace of it
+    last = fake_server.chat_requests[-1].body
+    assert last["messages"] == [{"role": "user", "content": "next question"}]
+    assert "Traceback" not in term.text()
