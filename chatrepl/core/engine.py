@@ -607,17 +607,19 @@ class Engine(ContextWindow):
         if not targets:
             raise CommandError("nothing to compare: name at least one model")
         history = list(self._conversation.messages)
+        asked: Message | None = None
         if question is None:
             while history and history[-1].role == "assistant":
                 history.pop()
             if not history or history[-1].role != "user":
                 raise CommandError("nothing to compare yet: /compare MODEL... -- QUESTION")
-            question = history.pop().content
+            asked = history.pop()  # as it was sent, its attachments too
+            question = asked.content
         refusal = self._dialect_refusal()
         if refusal is not None:
             raise CommandError(refusal)
         scratch = Conversation(list(history), compactions=list(self._conversation.compactions))
-        scratch.add_user(question)
+        scratch.add_user(question, asked.attachments if asked is not None else ())
         previous = self.last_comparison
         order: list[int] = []
         if blind:
