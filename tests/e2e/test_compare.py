@@ -9,6 +9,7 @@ import random
 import threading
 from collections.abc import Callable
 
+import pytest
 from fakes import RecordingView
 from fakeserver import FakeServer, Recorded, Reply, sse_chunks
 
@@ -17,6 +18,7 @@ from chatrepl.core.commands.catalog import builtin_commands
 from chatrepl.core.compare import Job, fan_out
 from chatrepl.core.comparison import Target
 from chatrepl.core.engine import Engine
+from chatrepl.core.errors import CommandError
 from chatrepl.core.settings import Layer, Settings, resolve
 from chatrepl.ui.plain import PlainView
 
@@ -214,3 +216,16 @@ def test_fan_out_reports_each_reply_as_it_ends() -> None:
         )
     assert done == [0] and not outcome.interrupted
     assert outcome.results[0].error is not None and "boom" in outcome.results[0].error
+
+
+def test_reveal_needs_a_comparison_and_shows_the_names_once(fake_server: FakeServer) -> None:
+    view = RecordingView()
+    engine = make_engine(fake_server, view)
+    with pytest.raises(CommandError, match="nothing to reveal"):
+        engine.reveal()
+    comparison = engine.compare(targets("m1", "m2"), "hi", blind=True)
+    assert [comparison.label(i) for i in comparison.order] == ["A", "B"]
+    engine.reveal()
+    engine.reveal()  # already revealed: nothing more to show
+    assert [call[1] for call in view.of("reveal")] == [comparison]
+    assert sorted(comparison.label(i) for i in range(2)) == ["m1", "m2"]
