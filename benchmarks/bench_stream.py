@@ -426,9 +426,9 @@ def run_case(
             timeout = 120 + (size / TOKEN / rate if rate else 0)
             if models == 1:
                 turn = pty.turn("go", done=b"tok/s", timeout=timeout)
-            else:  # the current /compare: every answer in its column once all have ended
+            else:  # /compare streams live; it is over when the metrics table is printed
                 names = " ".join(f"model-{n}" for n in range(models))
-                turn = pty.turn(f"/compare {names} -- go", done=b"tok/s", timeout=timeout)
+                turn = pty.turn(f"/compare {names} -- go", done=b"output tokens", timeout=timeout)
             every = [server.timings() for _ in range(models)]
             timings = {
                 "first": min(t["first"] for t in every),

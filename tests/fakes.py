@@ -188,8 +188,20 @@ class RecordingView:
     def end_reply(self, stats: TurnStats | None) -> None:
         self.calls.append(("end_reply", stats))
 
-    def compare(self, results: Sequence[Any]) -> None:
-        self.calls.append(("compare", list(results)))
+    def begin_compare(self, comparison: Any) -> None:
+        self.calls.append(("begin_compare", comparison))
+
+    def compare_show(self, index: int, event: TextDelta | ReasoningDelta) -> None:
+        self.calls.append(("compare_show", index, event))
+
+    def compare_done(self, index: int, result: Any) -> None:
+        self.calls.append(("compare_done", index, result))
+
+    def end_compare(self, comparison: Any) -> None:
+        self.calls.append(("end_compare", comparison))
+
+    def reveal(self, comparison: Any) -> None:
+        self.calls.append(("reveal", comparison))
 
     # --- what tests look at ---------------------------------------------------
 

@@ -209,6 +209,7 @@ class Recorded:
     body: Any  # parsed JSON, or None
     raw: bytes
     reply: Reply | None = None
+    received_at: float = field(default_factory=time.monotonic)  # when its body was read
 
 
 # --- the server -----------------------------------------------------------------

@@ -125,7 +125,15 @@ def build_parser(*, config_path: str = DEFAULT_CONFIG) -> argparse.ArgumentParse
         "(with --model, --role user|assistant, --since, --json)",
     )
     p.add_argument("--since", metavar="WHEN", help="with --search: since 2026-01-31, 7d, 12h…")
-    p.add_argument("--json", action="store_true", help="with --search: print the hits as JSON")
+    p.add_argument(
+        "--compare",
+        metavar="M1,M2[,...]",
+        help="ask every model the message at once, print each reply under its model, then "
+        "a table of their speed (Markdown when piped; with --json, one JSON object) and exit",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="with --search or --compare: print JSON instead"
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=f"chatrepl {__version__}")
     return p
@@ -145,9 +153,13 @@ def run(
         from chatrepl.app.search import run_search
 
         return run_search(args, environment)
-    if args.json or args.since:
-        raise ConfigError("--json and --since go with --search TEXT")
+    if args.since or (args.json and args.compare is None):
+        raise ConfigError("--json goes with --search TEXT or --compare; --since with --search")
     with Session(args, environment, redactor=redactor) as session:
+        if args.compare is not None:
+            from chatrepl.app.compare import run_compare
+
+            return run_compare(session)
         if session.one_shot:
             from chatrepl.app.oneshot import run_one_shot
 

@@ -1,79 +1,136 @@
-"""Side-by-side comparison: the same conversation sent to several models at once.
+"""The fan-out of a comparison: one request per target, all streaming at once.
 
-Each model's reply is drained in its own thread (requests' connection pool is
-thread-safe), so comparing three models takes about as long as the slowest of them.
-The conversation itself is not changed: a comparison is a look, not a turn.
+Each target's reply is drained in its own thread (requests' connection pool is
+thread-safe), so comparing N models takes about as long as the slowest of them, and a
+slow or failing one holds back none of the others: every event is handed to `show`
+as it arrives, and each reply to `done` as soon as it ends. The waiting thread is the
+caller's: Ctrl-C (or a termination signal) lands there, stops every worker and keeps
+what each had received, marked interrupted. The conversation is not touched here.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from chatrepl.core.errors import ChatReplError
-from chatrepl.core.ports import Backend
-from chatrepl.core.reply import Clock, CompareResult, ReplyCollector, drain
+from chatrepl.core.errors import ChatReplError, TerminatedBySignal, UnexpectedError
+from chatrepl.core.messages import StreamEvent
+from chatrepl.core.reply import Clock, CompareResult, ReplyCollector, Shown, drain
+
+# After Ctrl-C, how long the workers get to notice and close their requests before
+# their replies are taken as they stand (a stalled stream may not wake for minutes).
+GRACE = 0.5
 
 
-def collect(
-    backend: Backend,
-    payload: dict[str, Any],
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One column to stream: its model (for the stats), how to open its stream, or why
+    it cannot be asked at all."""
+
+    model: str
+    open_stream: Callable[[], Iterator[StreamEvent]] | None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    params: dict[str, Any] | None = None
+    failure: ChatReplError | None = None  # e.g. an endpoint that cannot be reached
+
+
+@dataclass(slots=True)
+class FanOut:
+    """What a fan-out came to: every reply (in job order) and what stopped it, if anything."""
+
+    results: list[CompareResult]
+    interrupted: bool = False
+    signal: TerminatedBySignal | None = None
+
+
+def fan_out(
+    jobs: list[Job],
     *,
-    cancelled: threading.Event,
+    show: Callable[[int, Shown], None] | None = None,
+    done: Callable[[int, CompareResult], None] | None = None,
     clock: Clock = time.monotonic,
     wall_clock: Clock = time.time,
-) -> CompareResult:
-    """Drain one model's reply; stop early (closing the request) once `cancelled` is set."""
-    model = str(payload.get("model") or "(default)")
-    collector = ReplyCollector(
-        model=model,
-        temperature=payload.get("temperature"),
-        max_tokens=payload.get("max_tokens"),
-        clock=clock,
-        wall_clock=wall_clock,
-    )
-    reply = drain(lambda: backend.stream(payload), collector, cancelled=cancelled)
-    return CompareResult(model, reply)
-
-
-def compare(
-    backend: Backend,
-    payload: dict[str, Any],
-    models: list[str],
-) -> list[CompareResult]:
-    """Send `payload` to every model in parallel; results in the order given.
-
-    Ctrl-C (KeyboardInterrupt in the waiting thread) cancels the workers and re-raises.
-    """
+    grace: float = GRACE,
+) -> FanOut:
+    """Stream every job at once; `show(i, event)` and `done(i, result)` are called from
+    the workers' threads as things happen. Returns when all have ended, or at once
+    (with every partial reply) when the waiting thread is interrupted."""
     cancelled = threading.Event()
-    results: list[CompareResult | None] = [None] * len(models)
+    closed = threading.Event()  # after this, late events from a stuck worker are dropped
+    lock = threading.Lock()
+    collectors = [
+        ReplyCollector(
+            model=job.model,
+            temperature=job.temperature,
+            max_tokens=job.max_tokens,
+            params=job.params,
+            clock=clock,
+            wall_clock=wall_clock,
+        )
+        for job in jobs
+    ]
+    results: list[CompareResult | None] = [None] * len(jobs)
 
-    def work(index: int, model: str) -> None:
+    def finish(index: int, result: CompareResult) -> None:
+        with lock:
+            if results[index] is not None or closed.is_set():
+                return
+            results[index] = result
+        if done is not None:
+            done(index, result)
+
+    def work(index: int, job: Job) -> None:
+        collector = collectors[index]
+
+        def shown(event: Shown) -> None:
+            if show is not None and not closed.is_set():
+                show(index, event)
+
         try:
-            results[index] = collect(backend, {**payload, "model": model}, cancelled=cancelled)
+            if job.open_stream is None:
+                failure = job.failure or ChatReplError("cannot be asked")
+                reply = collector.result(error=failure)
+            else:
+                reply = drain(job.open_stream, collector, show=shown, cancelled=cancelled)
         except Exception as exc:  # a worker must report, never die silently
-            failure = ChatReplError(f"{type(exc).__name__}: {exc}")
-            results[index] = _failed(model, failure)
+            reply = collector.result(error=UnexpectedError(exc))
+        finish(index, CompareResult(job.model, reply))
 
     threads = [
-        threading.Thread(target=work, args=(i, m), daemon=True) for i, m in enumerate(models)
+        threading.Thread(target=work, args=(i, job), name=f"chatrepl-compare-{i}", daemon=True)
+        for i, job in enumerate(jobs)
     ]
+    # every request leaves before any reply is read: the threads start back to back
     for thread in threads:
         thread.start()
+    outcome = FanOut([])
     try:
         for thread in threads:
             while thread.is_alive():
-                thread.join(0.1)  # short joins keep the main thread responsive to Ctrl-C
-    except KeyboardInterrupt:
+                thread.join(0.1)  # short joins keep the waiting thread responsive to Ctrl-C
+    except (KeyboardInterrupt, TerminatedBySignal) as exc:
+        outcome.interrupted = True
+        if isinstance(exc, TerminatedBySignal):
+            outcome.signal = exc
         cancelled.set()
-        raise
-    return [
-        r if r is not None else _failed(m, ChatReplError("no result"))
-        for r, m in zip(results, models, strict=True)
-    ]
+        _settle(threads, grace)
+        # a worker still blocked in a read keeps its reply so far, marked interrupted
+        for index, collector in enumerate(collectors):
+            finish(index, CompareResult(jobs[index].model, collector.result(interrupted=True)))
+    closed.set()
+    outcome.results = [r for r in results if r is not None]
+    return outcome
 
 
-def _failed(model: str, error: ChatReplError) -> CompareResult:
-    collector = ReplyCollector(model=model, clock=time.monotonic, wall_clock=time.time)
-    return CompareResult(model, collector.result(error=error))
+def _settle(threads: list[threading.Thread], grace: float) -> None:
+    """Give interrupted workers a moment to close their requests (a second Ctrl-C skips it)."""
+    deadline = time.monotonic() + grace
+    try:
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    except KeyboardInterrupt:
+        pass

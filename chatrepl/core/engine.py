@@ -13,6 +13,7 @@ session file before the next prompt.
 from __future__ import annotations
 
 import base64
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -23,7 +24,8 @@ from chatrepl.core import attachments as files_rules
 from chatrepl.core.attachments import Attached, Limits, Staged
 from chatrepl.core.branches import BranchRow
 from chatrepl.core.commands.registry import Command, CommandCall, CommandRegistry, parse
-from chatrepl.core.comparison import Comparison, Target
+from chatrepl.core.compare import Job, fan_out
+from chatrepl.core.comparison import Comparison, Target, blind_order
 from chatrepl.core.context import Meter, is_overflow
 from chatrepl.core.context_engine import ContextWindow
 from chatrepl.core.conversation import Conversation
@@ -120,6 +122,7 @@ class Engine(ContextWindow):
         self.last_comparison: Comparison | None = None  # what /pick and /vote act on
         # called with (comparison, target index) when a reply is picked: a pick is a vote
         self.pick_listeners: list[Callable[[Comparison, int], None]] = []
+        self.rng = random.Random()  # blind orders; tests seed their own
 
     # --- state ----------------------------------------------------------------
 
@@ -590,37 +593,97 @@ class Engine(ContextWindow):
         self._check_fill()
         return Outcome(error=reply.error, interrupted=reply.interrupted, reply=merged)
 
-    def compare(self, models: list[str], question: str | None = None) -> None:
-        """Ask several models the same thing and show the answers side by side.
+    def compare(
+        self, targets: list[Target], question: str | None = None, *, blind: bool = False
+    ) -> Comparison:
+        """Ask every target the same thing at once and show the replies live, side by side.
 
         Without a question the last user message is asked again (with the conversation
-        before it); the conversation is left as it was.
+        before it). The conversation is left as it was: the comparison is kept in
+        `last_comparison` (for /pick and /vote) and returned. Blind, the columns are
+        shuffled (never in the previous blind comparison's order) and named by letter
+        until `reveal()`. Ctrl-C stops every target and keeps what each sent.
         """
-        from chatrepl.core.compare import compare
-
+        if not targets:
+            raise CommandError("nothing to compare: name at least one model")
         history = list(self._conversation.messages)
+        asked: Message | None = None
         if question is None:
             while history and history[-1].role == "assistant":
                 history.pop()
-            if not history:
+            if not history or history[-1].role != "user":
                 raise CommandError("nothing to compare yet: /compare MODEL... -- QUESTION")
+            asked = history.pop()  # as it was sent, its attachments too
+            question = asked.content
         refusal = self._dialect_refusal()
         if refusal is not None:
             raise CommandError(refusal)
-        scratch = Conversation(history, compactions=list(self._conversation.compactions))
-        if question is not None:
-            scratch.add_user(question)
-        settings = replace(self.settings, stream=True)
-        payload = scratch.payload(settings, image_url=self.image_url)
-        self.view.info(f"asking {', '.join(models)}…")
-        results = compare(self.backend, payload, models)
-        # each column's stats line shows what its reply cost
-        self.view.compare(
-            [
-                CompareResult(r.model, replace(r.reply, stats=self._priced(r.reply.stats)))
-                for r in results
-            ]
+        scratch = Conversation(list(history), compactions=list(self._conversation.compactions))
+        scratch.add_user(question, asked.attachments if asked is not None else ())
+        previous = self.last_comparison
+        order: list[int] = []
+        if blind:
+            before = previous.order if previous is not None and previous.blind else ()
+            order = blind_order(len(targets), previous=before, rng=self.rng)
+        comparison = Comparison(
+            history=history,
+            question=question,
+            targets=list(targets),
+            order=order,
+            blind=blind,
+            revealed=not blind,
+            turn=sum(1 for m in scratch.messages if m.role == "user"),
         )
+        jobs = [self._job(target, scratch) for target in targets]
+        self.view.begin_compare(comparison)
+
+        def done(index: int, result: CompareResult) -> None:
+            # each column's stats line shows what its reply cost
+            self.view.compare_done(index, self._priced_result(result))
+
+        outcome = fan_out(
+            jobs,
+            show=self.view.compare_show,
+            done=done,
+            clock=self._clock,
+            wall_clock=self._wall_clock,
+        )
+        comparison.results = [self._priced_result(r) for r in outcome.results]
+        self.last_comparison = comparison
+        self.view.end_compare(comparison)
+        if outcome.signal is not None:
+            raise outcome.signal
+        return comparison
+
+    def reveal(self) -> None:
+        """Show which model gave which reply of the last (blind) comparison."""
+        comparison = self.last_comparison
+        if comparison is None:
+            raise CommandError("nothing to reveal: no comparison yet")
+        if comparison.revealed:
+            return
+        comparison.revealed = True
+        self.view.reveal(comparison)
+
+    def _job(self, target: Target, conversation: Conversation) -> Job:
+        """How to stream one target: its backend and request, or why it cannot go."""
+        try:
+            backend = self.backend_for(target)
+            payload = self.payload_for(target, conversation)
+        except (ChatReplError, TypeError, ValueError) as exc:
+            failure = exc if isinstance(exc, ChatReplError) else CommandError(str(exc))
+            return Job(target.model, None, failure=failure)
+        # the stats say what was asked for: the request's own values
+        return Job(
+            target.model,
+            lambda: backend.stream(payload),
+            temperature=payload.get("temperature"),
+            max_tokens=payload.get("max_tokens"),
+        )
+
+    def _priced_result(self, result: CompareResult) -> CompareResult:
+        stats = self._priced(result.reply.stats)
+        return CompareResult(result.model, replace(result.reply, stats=stats))
 
     # --- comparison targets (core/specs.py turns what the user typed into them) ----
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from chatrepl.core.comparison import Comparison
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.messages import Attachment, ReasoningDelta, StreamEvent, TextDelta, TurnStats
 from chatrepl.core.reply import CompareResult
@@ -61,8 +62,25 @@ class View(Protocol):
         """The reply ended (stats is None when it failed before producing anything)."""
         ...
 
-    def compare(self, results: Sequence[CompareResult]) -> None:
-        """Several models' answers side by side."""
+    def begin_compare(self, comparison: Comparison) -> None:
+        """A comparison is about to stream: one column per target, in display order."""
+        ...
+
+    def compare_show(self, index: int, event: TextDelta | ReasoningDelta) -> None:
+        """A piece of target `index`'s reply (called from that target's thread)."""
+        ...
+
+    def compare_done(self, index: int, result: CompareResult) -> None:
+        """Target `index`'s reply ended: its column ends with its stats or its error
+        (called from that target's thread)."""
+        ...
+
+    def end_compare(self, comparison: Comparison) -> None:
+        """Every reply has ended (or Ctrl-C stopped them): the metrics table."""
+        ...
+
+    def reveal(self, comparison: Comparison) -> None:
+        """A blind comparison was revealed: which letter was which model, with stats."""
         ...
 
 

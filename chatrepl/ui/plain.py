@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import IO
 
+from chatrepl.core.comparison import Comparison
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.core.reply import CompareResult
 from chatrepl.ui.stats import fold_line, format_stats, one_line
@@ -37,6 +39,8 @@ class PlainView:
         self._err_width = err_width
         self._at_line_start = True  # of stdout, so the stats line does not glue to the reply
         self._reasoning_open = False
+        self._comparison: Comparison | None = None
+        self._lock = threading.Lock()  # the comparison's replies end in their own threads
 
     def info(self, text: str) -> None:
         """A plain line for the user."""
@@ -65,18 +69,51 @@ class PlainView:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             self._line("  " + "  ".join(cells).rstrip())
 
-    def compare(self, results: Sequence[CompareResult]) -> None:
-        """Each model's answer in turn, under a header line (stdout), stats on stderr."""
-        for result in results:
+    def begin_compare(self, comparison: Comparison) -> None:
+        """Replies are printed whole, each as soon as it ends (a pipe cannot show columns)."""
+        self._comparison = comparison
+
+    def compare_show(self, index: int, event: TextDelta | ReasoningDelta) -> None:
+        """Nothing yet: the reply is printed whole when it ends."""
+
+    def compare_done(self, index: int, result: CompareResult) -> None:
+        """One reply, under its model as a Markdown heading, then its stats or error."""
+        from chatrepl.ui.compare_table import column_end
+
+        comparison = self._comparison
+        if comparison is None:
+            return
+        ending, _ = column_end(comparison, index, result)
+        text = result.text.rstrip("\n")
+        body = f"{text}\n\n" if text else ""
+        with self._lock:
             self._unsettled = True
-            self.out.write(f"=== {result.model} ===\n")
-            if result.text:
-                self.out.write(result.text + ("" if result.text.endswith("\n") else "\n"))
+            self.out.write(f"## {comparison.label(index)}\n\n{body}*{ending}*\n\n")
             self.out.flush()
-            if result.error:
-                self.error(f"{result.model}: {result.error}")
-            elif result.stats:
-                self._line(format_stats(result.stats))
+
+    def end_compare(self, comparison: Comparison) -> None:
+        """The metrics table as a Markdown table (blind: a note instead)."""
+        from chatrepl.ui.compare_table import BLIND_NOTE, hidden
+
+        self._comparison = None
+        if hidden(comparison):
+            self._line(BLIND_NOTE)
+            return
+        self._metrics(comparison)
+
+    def reveal(self, comparison: Comparison) -> None:
+        """Which letter was which model, with the metrics table."""
+        self._metrics(comparison)
+
+    def _metrics(self, comparison: Comparison) -> None:
+        from chatrepl.ui.compare_table import markdown_table, metrics_rows
+
+        rows = metrics_rows(comparison)
+        if len(rows) > 1:
+            with self._lock:
+                self._unsettled = True
+                self.out.write(markdown_table(rows) + "\n")
+                self.out.flush()
 
     def begin_reply(self) -> None:
         """A reply is about to stream."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from chatrepl.core.comparison import Comparison
 from chatrepl.core.errors import ChatReplError
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.core.ports import View
@@ -60,17 +61,36 @@ class RedactingView:
         """See View.end_reply."""
         self.view.end_reply(stats)
 
-    def compare(self, results: Sequence[CompareResult]) -> None:
-        """See View.compare."""
-        clean = []
-        for result in results:
-            reply = result.reply
-            error = _Shown(self.redact(str(reply.error))) if reply.error is not None else None
-            text = self.redact.secrets_in(reply.text)
-            reasoning = self.redact.secrets_in(reply.reasoning)
-            clean.append(
-                CompareResult(
-                    result.model, replace(reply, text=text, reasoning=reasoning, error=error)
-                )
-            )
-        self.view.compare(clean)
+    def begin_compare(self, comparison: Comparison) -> None:
+        """See View.begin_compare."""
+        self.view.begin_compare(comparison)
+
+    def compare_show(self, index: int, event: TextDelta | ReasoningDelta) -> None:
+        """See View.compare_show (only the secrets, as for a reply)."""
+        text = self.redact.secrets_in(event.text)
+        self.view.compare_show(index, event if text == event.text else type(event)(text))
+
+    def compare_done(self, index: int, result: CompareResult) -> None:
+        """See View.compare_done."""
+        self.view.compare_done(index, self._clean(result))
+
+    def end_compare(self, comparison: Comparison) -> None:
+        """See View.end_compare."""
+        self.view.end_compare(self._cleaned(comparison))
+
+    def reveal(self, comparison: Comparison) -> None:
+        """See View.reveal."""
+        self.view.reveal(self._cleaned(comparison))
+
+    def _cleaned(self, comparison: Comparison) -> Comparison:
+        """A copy whose replies and errors are redacted (the engine keeps the original)."""
+        return replace(comparison, results=[self._clean(r) for r in comparison.results])
+
+    def _clean(self, result: CompareResult) -> CompareResult:
+        reply = result.reply
+        error = _Shown(self.redact(str(reply.error))) if reply.error is not None else None
+        text = self.redact.secrets_in(reply.text)
+        reasoning = self.redact.secrets_in(reply.reasoning)
+        return CompareResult(
+            result.model, replace(reply, text=text, reasoning=reasoning, error=error)
+        )

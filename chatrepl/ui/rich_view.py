@@ -42,7 +42,9 @@ if TYPE_CHECKING:
     from rich.live import Live
     from rich.text import Text
 
+    from chatrepl.core.comparison import Comparison
     from chatrepl.core.reply import CompareResult
+    from chatrepl.ui.compare_view import CompareStream
 
 __all__ = ["CODE_THEME", "REASONING_STYLE", "RichView", "recording_view", "save_svg", "warm_up"]
 
@@ -329,6 +331,7 @@ class RichView:
         self.plain = plain  # replies as raw text (no markdown), everything else styled
         self.refresh_per_second = refresh_per_second
         self._stream: _ReplyStream | None = None
+        self._compare: CompareStream | None = None
         self._line_open = False  # plain mode: the reply's last line has no newline yet
 
     def info(self, text: str) -> None:
@@ -407,24 +410,65 @@ class RichView:
             line.rstrip()
             self.console.print(line, markup=False, highlight=False, crop=False)
 
-    def compare(self, results: Sequence[CompareResult]) -> None:
-        """Each model's answer as markdown in its own column, its stats at the bottom."""
-        from rich.columns import Columns
-        from rich.console import Group
-        from rich.markdown import Markdown
-        from rich.panel import Panel
-        from rich.text import Text
+    def begin_compare(self, comparison: Comparison) -> None:
+        """Open the live columns (see ui/compare_view)."""
+        from chatrepl.ui.compare_view import CompareStream
 
-        width = max(20, (self.console.width - 1) // max(1, len(results)) - 1)
-        panels = []
-        for result in results:
-            parts: list[Any] = [Markdown(result.text)] if result.text else []
-            if result.error:
-                parts.append(Text(f"error: {one_line(result.error)}", style="red"))
-            if result.stats:  # inside, not in the border, where a narrow column cuts it
-                parts.append(Text(format_stats(result.stats), style=STATS_STYLE))
-            panels.append(Panel(Group(*parts), title=result.model, width=width))
-        self.console.print(Columns(panels, equal=True))
+        self._end_stream()
+        self._end_compare()
+        self._compare = CompareStream(
+            self.console, comparison, refresh_per_second=self.refresh_per_second, live=self.live
+        )
+
+    def compare_show(self, index: int, event: TextDelta | ReasoningDelta) -> None:
+        """A piece of one column's reply (from that target's thread)."""
+        stream = self._compare
+        if stream is not None:
+            stream.add(index, event)
+
+    def compare_done(self, index: int, result: CompareResult) -> None:
+        """One column's reply ended: it gets its stats or its error line."""
+        stream = self._compare
+        if stream is not None:
+            stream.done(index, result)
+
+    def end_compare(self, comparison: Comparison) -> None:
+        """Print every column to its end, then the metrics table (blind: a note)."""
+        from chatrepl.ui.compare_table import BLIND_NOTE, hidden
+
+        self._end_compare()
+        if hidden(comparison):
+            self.notice(BLIND_NOTE)
+            return
+        self._metrics(comparison)
+
+    def reveal(self, comparison: Comparison) -> None:
+        """Which letter was which model, with the metrics table."""
+        self._metrics(comparison, title="revealed")
+
+    def _metrics(self, comparison: Comparison, *, title: str | None = None) -> None:
+        from rich import box
+        from rich.table import Table
+
+        from chatrepl.ui.compare_table import metrics_rows
+
+        head, *rows = metrics_rows(comparison)
+        if not rows:
+            return
+        table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+        for name in head:
+            table.add_column(name, overflow="fold")  # wrapped when narrow, never cut with …
+        for row in rows:
+            table.add_row(*row)
+        from chatrepl.ui.stream_render import trim_row
+
+        lines = self.console.render_lines(table, pad=False)
+        self.console.print(_Rows([trim_row(line, width=None) for line in lines]), crop=False)
+
+    def _end_compare(self) -> None:
+        stream, self._compare = self._compare, None
+        if stream is not None:
+            stream.close()
 
     def begin_reply(self) -> None:
         """A reply is about to stream."""

@@ -118,6 +118,22 @@ class LazyView:
         """See View.end_reply."""
         self.get().end_reply(stats)
 
-    def compare(self, results: Any) -> None:
-        """See View.compare."""
-        self.get().compare(results)
+    def begin_compare(self, comparison: Any) -> None:
+        """See View.begin_compare."""
+        self.get().begin_compare(comparison)
+
+    def compare_show(self, index: int, event: Any) -> None:
+        """See View.compare_show."""
+        self.get().compare_show(index, event)
+
+    def compare_done(self, index: int, result: Any) -> None:
+        """See View.compare_done."""
+        self.get().compare_done(index, result)
+
+    def end_compare(self, comparison: Any) -> None:
+        """See View.end_compare."""
+        self.get().end_compare(comparison)
+
+    def reveal(self, comparison: Any) -> None:
+        """See View.reveal."""
+        self.get().reveal(comparison)

@@ -7,6 +7,7 @@ import pytest
 from fakes import FakeBackend, FakeClock, MemoryStore, RecordingView, reply
 
 from chatrepl.core.commands.catalog import builtin_commands
+from chatrepl.core.comparison import Target
 from chatrepl.core.dialect import (
     DIALECTS,
     Detected,
@@ -240,7 +241,7 @@ def test_a_temperature_the_dialect_refuses_is_never_sent() -> None:
     assert backend.payloads == []
     assert view.errors[0].startswith("temperature 1.7 is outside Heroku's range, 0 to 1")
     with pytest.raises(CommandError, match="outside Heroku's range"):
-        e.compare(["m1", "m2"], "q")
+        e.compare([Target("m1", "m1"), Target("m2", "m2")], "q")
 
 
 def test_think_on_heroku_sends_extended_thinking() -> None:

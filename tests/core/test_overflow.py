@@ -337,9 +337,10 @@ def test_compare_columns_show_their_cost() -> None:
     h.backend.enqueue(reply("A", usage=Usage(1_000_000, 0)))
     h.backend.enqueue(reply("B", usage=Usage(1_000_000, 0)))
     h.say("/compare m1 m2 -- hi")
-    results = h.view.of("compare")[-1][1]
-    costs = sorted(r.stats.cost for r in results)
-    assert costs == [1.0, 2.0]
+    comparison = h.view.of("end_compare")[-1][1]
+    assert sorted(r.stats.cost for r in comparison.results) == [1.0, 2.0]
+    # each column's ending line, shown as soon as its reply ended, is priced too
+    assert sorted(call[2].stats.cost for call in h.view.of("compare_done")) == [1.0, 2.0]
 
 
 def test_context_shows_where_the_numbers_come_from() -> None:

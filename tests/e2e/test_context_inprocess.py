@@ -78,14 +78,17 @@ def test_search_filters_and_json(saved: None) -> None:
     assert nothing.err == "no saved message matches 'zzz-not-there'\n"
 
 
+JSON_OR_SINCE = "--json goes with --search TEXT or --compare; --since with --search"
+
+
 @pytest.mark.parametrize(
     ("argv", "problem"),
     [
         (["--search", "x", "--role", "system"], "with --search, --role takes user or assistant"),
         (["--search", "x", "--since", "soon"], "--since takes a date"),
         (["--search", "x", "and", "more"], "--search takes its text as its value"),
-        (["--json", "hello"], "--json and --since go with --search TEXT"),
-        (["--since", "7d", "hello"], "--json and --since go with --search TEXT"),
+        (["--json", "hello"], JSON_OR_SINCE),
+        (["--since", "7d", "hello"], JSON_OR_SINCE),
         (["--search", "-"], "nothing to search for"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fakes import RecordingView
 
+from chatrepl.core.comparison import Comparison, Target
 from chatrepl.core.errors import ApiError
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.core.redact import Redactor
@@ -42,7 +43,17 @@ def test_comparisons_are_redacted() -> None:
     shown, inner = view()
     failed = Reply("", "", TurnStats(), ApiError(f"denied {KEY}"))
     fine = Reply(f"echo {KEY}", "", TurnStats())
-    shown.compare([CompareResult("a", failed), CompareResult("b", fine)])
-    ((_, results),) = inner.of("compare")
-    assert [r.error for r in results] == ["denied ***", None]
-    assert results[1].text == "echo ***"
+    comparison = Comparison([], "q", [Target("a", "a"), Target("b", "b")])
+    comparison.results = [CompareResult("a", failed), CompareResult("b", fine)]
+    shown.begin_compare(comparison)
+    shown.compare_show(1, TextDelta(f"echo {KEY}"))
+    shown.compare_done(0, comparison.results[0])
+    shown.end_compare(comparison)
+    shown.reveal(comparison)
+    assert inner.of("compare_show")[0][2].text == "echo ***"
+    assert inner.of("compare_done")[0][2].error == "denied ***"
+    for kind in ("end_compare", "reveal"):
+        ((_, cleaned),) = inner.of(kind)
+        assert [r.error for r in cleaned.results] == ["denied ***", None]
+        assert cleaned.results[1].text == "echo ***"
+    assert comparison.results[1].text == f"echo {KEY}"  # the engine's own copy is whole

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatrepl.core.commands.registry import Command, CommandContext
+from chatrepl.core.comparison import Target
 from chatrepl.core.errors import CommandError
 
 
@@ -14,7 +15,9 @@ def _compare(ctx: CommandContext, args: str) -> None:
     current = ctx.settings.model
     if len(models) == 1 and current and current != models[0]:
         models.insert(0, current)  # `/compare other` means: mine against that one
-    ctx.compare(models, question.strip() or None if dashes else None)
+    # plain model names for now: the model-spec parser (core/specs.py) replaces this
+    targets = [Target(model, model) for model in models]
+    ctx.compare(targets, question.strip() or None if dashes else None)
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -25,6 +25,7 @@ from chatrepl.core.transcript import Transcript
 if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
     from chatrepl.core.attachments import Attached, Staged
     from chatrepl.core.branches import BranchRow
+    from chatrepl.core.comparison import Comparison, Target
     from chatrepl.core.context import Reading, Window
     from chatrepl.core.messages import Attachment, Compaction
     from chatrepl.core.ports import CopyReport, SearchIndex
@@ -101,8 +102,14 @@ class CommandContext(Protocol):
         """Write the session file now, and autosave from then on; its path."""
         ...
 
-    def compare(self, models: list[str], question: str | None = None) -> None:
-        """Ask several models at once and show the answers side by side."""
+    def compare(
+        self, targets: list[Target], question: str | None = None, *, blind: bool = False
+    ) -> Comparison:
+        """Ask several targets at once and show the replies live, side by side."""
+        ...
+
+    def reveal(self) -> None:
+        """Show which model gave which reply of the last blind comparison."""
         ...
 
     def continue_reply(self) -> Outcome:

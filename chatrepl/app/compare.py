@@ -1,0 +1,88 @@
+"""One-shot comparisons: `chatrepl --compare m1,m2 "question"` (or the question piped in).
+
+Every model is asked at once; on a terminal the replies stream side by side (the live
+compare view), into a pipe each reply comes under its model as Markdown, then the
+metrics table. `--json` prints one object instead: every reply with its spec, settings,
+stats and error. Exit 0 when at least one model answered, 1 when none did, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+from typing import Any
+
+from chatrepl.app.oneshot import message_text
+from chatrepl.app.wiring import Session
+from chatrepl.core.comparison import Comparison, Target
+from chatrepl.core.errors import ConfigError, ExitStatus
+from chatrepl.ui.terminal import keyboard_echo_off
+
+
+def targets_of(value: str) -> list[Target]:
+    """The models named by `--compare m1,m2` (plain model names, for now)."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise ConfigError("--compare takes models separated by commas: --compare m1,m2")
+    return [Target(name, name) for name in names]
+
+
+def run_compare(session: Session) -> int:
+    """Ask every model the message at once; the exit status says whether any answered."""
+    targets = targets_of(session.args.compare)
+    text = message_text(session)
+    if not text:
+        raise ConfigError("nothing to send: give a message or pipe one in")
+    environment = session.environment
+    as_json = bool(session.args.json)
+    if as_json:
+        # the replies go into the JSON; errors and notices still reach stderr
+        from chatrepl.ui.plain import PlainView
+        from chatrepl.ui.redacting import RedactingView
+
+        view: Any = RedactingView(PlainView(io.StringIO(), environment.stderr), session.redactor)
+    else:
+        view = session.view()
+    engine = session.build_engine(view, interactive=False)
+    with keyboard_echo_off(environment.stdin if environment.stdin_isatty else None):
+        comparison = engine.compare(targets, text)
+    if as_json:
+        document = json.dumps(as_document(comparison), ensure_ascii=False, indent=2)
+        environment.stdout.write(session.redactor.secrets_in(document) + "\n")
+        environment.stdout.flush()
+    results = comparison.results
+    if any(r.reply.interrupted for r in results):
+        return ExitStatus.INTERRUPTED
+    answered = any(r.reply.text and r.reply.error is None for r in results)
+    return ExitStatus.OK if answered else ExitStatus.API
+
+
+def as_document(comparison: Comparison) -> dict[str, Any]:
+    """The comparison as one JSON-ready object."""
+    replies = []
+    pairs = zip(comparison.targets, comparison.results, strict=True)
+    for index, (target, result) in enumerate(pairs):
+        stats = result.reply.stats
+        replies.append(
+            {
+                "spec": target.spec,
+                "model": target.model,
+                "profile": target.profile,
+                "settings": dict(target.overrides),
+                "label": comparison.letter(index),
+                "text": result.reply.text,
+                "reasoning": result.reply.reasoning or None,
+                "error": result.error,
+                "interrupted": stats.interrupted,
+                "finish_reason": stats.finish_reason,
+                "ttft": stats.ttft,
+                "duration": stats.duration,
+                "usage": asdict(stats.usage) if stats.usage is not None else None,
+                "tokens_per_second": stats.tokens_per_second,
+                "cost": stats.cost,
+                "temperature": stats.temperature,
+                "max_tokens": stats.max_tokens,
+            }
+        )
+    return {"question": comparison.question, "replies": replies}

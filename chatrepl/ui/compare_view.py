@@ -1,0 +1,422 @@
+"""The live comparison view: every reply streams into its own column as it arrives.
+
+Each column has its own `StreamRenderer` (the main view's incremental markdown: finished
+blocks rendered once, only the tail redrawn, rendering time-budgeted), at the column's
+width. What goes into scrollback must never change again, so rows are printed in bands:
+
+- **Side by side** (at least `MIN_COLUMN` cells per column): a band of rows is printed
+  once every column still streaming has rendered that far; a finished column adds blank
+  cells. When one column outruns the live region (a slow or stalled neighbour), its
+  rows are printed anyway with blanks beside them: the slow model's text then starts
+  lower down, but no column ever waits for another, and no row is printed twice.
+- **Stacked** (a narrow terminal): one panel at a time goes into scrollback, in full
+  width; the panel printed is the first in display order that has anything to show
+  (so a stalled model goes last), while the others show their last lines live below it.
+
+The live region (rich `Live`, transient, never taller than the screen) holds the rows
+not printed yet and a status line; a ticker thread redraws it at most
+`refresh_per_second` times a second. Workers only queue text under a lock.
+Each column ends with its own stats or its one-line error as soon as its reply ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from chatrepl.core.comparison import Comparison
+from chatrepl.core.messages import ReasoningDelta, TextDelta
+from chatrepl.core.reply import CompareResult
+from chatrepl.ui.compare_table import column_end
+from chatrepl.ui.stats import STATS_STYLE
+from chatrepl.ui.stream_render import Line, StreamRenderer, trim_row
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.live import Live
+
+MIN_COLUMN = 48  # cells: narrower than this per model, the replies are stacked
+GAP = " │ "
+PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh, for all columns
+FEED_LIMIT = 16_384  # characters of new text parsed at most per column per refresh
+PREVIEW = 4  # rows of a waiting panel shown live in the stacked layout
+
+
+class _Rows:
+    """Rendered rows, handed to rich to write as they are."""
+
+    def __init__(self, rows: list[Line]) -> None:
+        self.rows = rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        line = Segment.line()
+        for row in self.rows:
+            yield from row
+            yield line
+
+
+@dataclass(slots=True)
+class _Column:
+    """One target's column: its renderer, rows rendered but not printed, its ending."""
+
+    index: int  # into the comparison's targets
+    label: str
+    renderer: StreamRenderer
+    pending: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    answer_started: bool = False
+    ready: list[Line] = field(default_factory=list)
+    result: CompareResult | None = None
+    tail: list[Line] = field(default_factory=list)  # the live tail, as of the last refresh
+    ended: bool = False  # its ending line is in `ready`
+    printed: bool = False  # stacked: the whole panel is in scrollback
+
+
+def _real_size(console: Console) -> tuple[int, int]:
+    """The terminal's size (COLUMNS/LINES may be stale), else the console's idea of it."""
+    if console.is_terminal:
+        try:
+            fd = console.file.fileno()
+            if os.isatty(fd):
+                size = os.get_terminal_size(fd)
+                return size.columns, size.lines
+        except (AttributeError, OSError, ValueError):
+            pass
+    width, height = console.size
+    return width, height
+
+
+class CompareStream:
+    """One comparison being streamed live into columns (or stacked panels)."""
+
+    def __init__(
+        self,
+        console: Console,
+        comparison: Comparison,
+        *,
+        refresh_per_second: float = 20,
+        live: bool = True,
+        budget: float = PRINT_BUDGET,
+    ) -> None:
+        self.console = console
+        self.comparison = comparison
+        self._interval = 1.0 / refresh_per_second
+        self._budget = budget
+        self.width, self.height = _real_size(console)
+        count = max(1, len(comparison.targets))
+        column = (self.width - len(GAP) * (count - 1)) // count
+        self.side = count > 1 and column >= MIN_COLUMN
+        self.column_width = column if self.side else max(10, self.width - 1)
+        self.room = max(4, self.height - 3)  # rows the live region may take
+        tail_height = self.room if self.side else max(3, self.room // count)
+        self.columns = [
+            _Column(
+                index,
+                comparison.label(index),
+                StreamRenderer(console, width=self.column_width, height=tail_height),
+            )
+            for index in comparison.order
+        ]
+        self._by_index = {c.index: c for c in self.columns}
+        self._lock = threading.Lock()  # guards what the workers queue
+        self._draw_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._current: _Column | None = None  # stacked: the panel going into scrollback
+        self._failed = False
+        self._slot = _Rows([])
+        self._live: Live | None = None
+        if self.side:
+            self._print(self._header_band())
+        if live and console.is_terminal and not console.is_dumb_terminal and not console.record:
+            from rich.live import Live
+
+            self._live = Live(
+                self._slot,
+                console=console,
+                auto_refresh=False,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._live.start()
+        self._wake.set()  # the status line at once, before any text arrives
+        self._ticker = threading.Thread(target=self._run, name="chatrepl-compare", daemon=True)
+        self._ticker.start()
+
+    # --- called by the workers' threads ----------------------------------------
+
+    def add(self, index: int, event: TextDelta | ReasoningDelta) -> None:
+        """Queue a piece of target `index`'s reply."""
+        column = self._by_index.get(index)
+        if column is None:
+            return
+        with self._lock:
+            if isinstance(event, ReasoningDelta):
+                if not column.answer_started:
+                    column.thinking.append(event.text)
+            else:
+                column.answer_started = True
+                column.pending.append(event.text)
+        self._wake.set()
+
+    def done(self, index: int, result: CompareResult) -> None:
+        """Target `index`'s reply ended."""
+        column = self._by_index.get(index)
+        if column is None:
+            return
+        with self._lock:
+            column.result = result
+        self._wake.set()
+
+    # --- called by the engine's thread -----------------------------------------
+
+    def close(self) -> None:
+        """Print every column to its end and give the terminal back."""
+        self._stop.set()
+        self._wake.set()
+        try:
+            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: print the rest now
+                self._ticker.join()
+            with self._draw_lock:
+                self._finish_all()
+        finally:
+            if self._live is not None:
+                self._live.stop()
+
+    # --- the ticker ------------------------------------------------------------
+
+    def _run(self) -> None:
+        last = -1.0
+        try:
+            while not self._stop.is_set():
+                self._wake.wait()
+                pause = last + self._interval - time.perf_counter()
+                if pause > 0:
+                    self._stop.wait(pause)
+                self._wake.clear()
+                last = time.perf_counter()
+                self._tick()
+                if self._backlog():
+                    self._wake.set()  # finished text waits: go on printing it
+                    time.sleep(0.001)
+        except Exception:
+            self._failed = True  # close() prints the text plainly
+
+    def _backlog(self) -> bool:
+        return any(c.renderer.backlog for c in self.columns)
+
+    def _tick(self) -> None:
+        with self._draw_lock:
+            if self._failed:
+                return
+            self._advance(self._budget, final=False)
+            for column in self.columns:
+                column.tail = [] if column.ended else column.renderer.live_rows()
+            rows = self._take_bands(final=False)
+            if self._live is not None:
+                # the new live rows go in first: printing redraws the region below the rows
+                self._slot.rows = self._live_rows()
+            if rows:
+                self._print(rows)
+            elif self._live is not None:
+                self._live.refresh()
+
+    def _finish_all(self) -> None:
+        if self._failed:
+            self._print_plain()
+            return
+        try:
+            self._advance(None, final=True)
+            rows = self._take_bands(final=True)
+        except Exception:
+            self._print_plain()
+            return
+        self._slot.rows = []
+        self._print(rows)
+
+    def _advance(self, budget: float | None, *, final: bool) -> None:
+        """Feed each column what arrived and render its finished blocks."""
+        share = None if budget is None else budget / len(self.columns)
+        for column in self.columns:
+            with self._lock:
+                text, column.pending = "".join(column.pending), []
+                thinking, column.thinking = "".join(column.thinking), []
+                result = column.result
+                if not final and len(text) > FEED_LIMIT:
+                    cut = text.rfind("\n", 0, FEED_LIMIT) + 1 or FEED_LIMIT
+                    text, column.pending = text[:cut], [text[cut:]]
+            renderer = column.renderer
+            if text or thinking:
+                renderer.feed(text, thinking)
+            over = final or (result is not None and not column.pending)
+            if over:
+                renderer.finish()
+            while renderer.backlog:
+                column.ready += renderer.print_rows(1.0 if share is None else share)
+                if share is not None:
+                    break
+            if over and not renderer.backlog and not column.ended:
+                column.ended = True
+                column.ready += self._ending(column)
+
+    def _ending(self, column: _Column) -> list[Line]:
+        from rich.text import Text
+
+        result = column.result
+        if result is None:
+            line, is_error = "interrupted", False
+        else:
+            line, is_error = column_end(self.comparison, column.index, result)
+        text = Text(line, style="red" if is_error else STATS_STYLE)
+        return [[], *self._render(text, self.column_width)]
+
+    def _render(self, renderable: object, width: int) -> list[Line]:
+        options = self.console.options.update(width=width, height=None)
+        rows = self.console.render_lines(renderable, options, pad=False)  # type: ignore[arg-type]
+        return [trim_row(row, width=None) for row in rows]
+
+    # --- side by side ------------------------------------------------------------
+
+    def _header_band(self) -> list[Line]:
+        from rich.segment import Segment
+        from rich.text import Text
+
+        cells = [self._render(Text(c.label, style="bold"), self.column_width) for c in self.columns]
+        rule = [[[Segment("─" * self.column_width, None)]] for _ in self.columns]
+        return [*self._band(cells, max(len(c) for c in cells)), *self._band(rule, 1)]
+
+    def _band(self, cells: list[list[Line]], count: int) -> list[Line]:
+        """`count` screen rows made of each column's first rows (blank where it has none)."""
+        from rich.segment import Segment
+
+        rows: list[Line] = []
+        last = len(cells) - 1
+        for r in range(count):
+            row: Line = []
+            for p, column in enumerate(cells):
+                cell = column[r] if r < len(column) else []
+                row += cell
+                if p < last:
+                    used = sum(s.cell_length for s in cell)
+                    row.append(Segment(" " * max(0, self.column_width - used) + GAP, None))
+            rows.append(trim_row(row, width=None))
+        return rows
+
+    def _take_bands(self, *, final: bool) -> list[Line]:
+        if not self.side:
+            return self._take_stacked(final=final)
+        columns = self.columns
+        if final:
+            count = max(len(c.ready) for c in columns)
+        else:
+            active = [c for c in columns if not c.ended]
+            count = min((len(c.ready) for c in active), default=max(len(c.ready) for c in columns))
+            # an ended column counts too: its last rows (its stats) must stay in view
+            tallest = max(len(c.ready) + len(c.tail) for c in columns)
+            if tallest > self.room:  # the live region would outgrow the screen
+                count = max(count, min(tallest - self.room, max(len(c.ready) for c in columns)))
+        if count <= 0:
+            return []
+        rows = self._band([c.ready for c in columns], count)
+        for c in columns:
+            del c.ready[:count]
+        return rows
+
+    # --- stacked -----------------------------------------------------------------
+
+    def _panel_header(self, column: _Column) -> list[Line]:
+        from rich.rule import Rule
+
+        return [[], *self._render(Rule(column.label, align="left"), self.column_width)]
+
+    def _choose(self, *, final: bool) -> _Column | None:
+        waiting = [c for c in self.columns if not c.printed]
+        for good in (
+            lambda c: c.ended,
+            lambda c: bool(c.ready) or c.renderer.backlog,
+            lambda c: final,
+        ):
+            for column in waiting:
+                if good(column):
+                    return column
+        return None
+
+    def _take_stacked(self, *, final: bool) -> list[Line]:
+        rows: list[Line] = []
+        while True:
+            if self._current is None:
+                self._current = self._choose(final=final)
+                if self._current is None:
+                    return rows
+                rows += self._panel_header(self._current)
+            current = self._current
+            rows += current.ready
+            current.ready = []
+            if not current.ended:
+                return rows
+            current.printed = True
+            self._current = None
+
+    # --- the live region -----------------------------------------------------------
+
+    def _live_rows(self) -> list[Line]:
+        from rich.segment import Segment
+
+        if self.side:
+            active = [c for c in self.columns if not c.ended or c.ready]
+            cells = [[*c.ready, *c.tail] for c in self.columns]
+            rows = self._band(cells, min(self.room, max((len(c) for c in cells), default=0)))
+        else:
+            rows = []
+            if self._current is not None:
+                rows += self._current.tail[-(self.room // 2) :]
+            for column in self.columns:
+                if column.printed or column is self._current:
+                    continue
+                preview = [*column.ready, *column.tail][-PREVIEW:]
+                rows += self._panel_header(column)[1:] + preview
+            rows = rows[-self.room :]
+            active = [c for c in self.columns if not c.ended]
+        waiting = [c.label for c in self.columns if c.result is None]
+        if waiting and active:
+            names = ", ".join(waiting)
+            line = f"streaming: {names} · Ctrl-C stops all"
+            if len(line) > self.width - 1:
+                line = f"streaming {len(waiting)} of {len(self.columns)} · Ctrl-C stops all"
+            rows.append([Segment(line[: self.width - 1], self.console.get_style(STATS_STYLE))])
+        return rows
+
+    # --- output ------------------------------------------------------------------
+
+    def _print(self, rows: list[Line]) -> None:
+        if rows:
+            self.console.print(_Rows(rows), crop=False)
+
+    def _print_plain(self) -> None:
+        """Rendering failed: every column's text, plainly, so nothing is lost."""
+        from rich.text import Text
+
+        self._slot.rows = []
+        for column in self.columns:
+            if column.printed:
+                continue
+            renderer = column.renderer
+            with self._lock:
+                rest = "".join(column.thinking) + "".join(column.pending)
+                column.pending, column.thinking = [], []
+            text = renderer.unprinted() + rest
+            renderer.drop_unprinted()
+            self._print(self._panel_header(column))
+            self._print(column.ready)
+            column.ready = []
+            if text:
+                self.console.print(Text(text))
+            if not column.ended:
+                self._print(self._ending(column))

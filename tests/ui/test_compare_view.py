@@ -1,0 +1,68 @@
+"""The rich compare view in process: columns or stacked panels, blind labels, the table."""
+
+from __future__ import annotations
+
+import io
+
+from chatrepl.core.comparison import Comparison, Target
+from chatrepl.core.messages import TextDelta, TurnStats, Usage
+from chatrepl.core.reply import CompareResult, Reply
+from chatrepl.ui.rich_view import RichView
+
+
+def console_view(width: int) -> tuple[RichView, io.StringIO]:
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(file=out, width=width, height=30, color_system=None, force_terminal=False)
+    return RichView(console), out
+
+
+def run(view: RichView, comparison: Comparison, texts: list[str]) -> None:
+    view.begin_compare(comparison)
+    for index, text in enumerate(texts):
+        for start in range(0, len(text), 7):
+            view.compare_show(index, TextDelta(text[start : start + 7]))
+    results = []
+    for index, text in enumerate(texts):
+        stats = TurnStats(ttft=0.1 * (index + 1), duration=1.0 + index, usage=Usage(3, 40))
+        results.append(CompareResult(comparison.targets[index].model, Reply(text, "", stats)))
+        view.compare_done(index, results[-1])
+    comparison.results = results
+    view.end_compare(comparison)
+
+
+def test_side_by_side_headers_share_a_row_and_each_column_ends_with_its_stats() -> None:
+    view, out = console_view(120)
+    comparison = Comparison([], "q", [Target("alpha", "alpha"), Target("beta", "beta")])
+    run(view, comparison, ["first answer from alpha", "second answer from beta"])
+    lines = out.getvalue().splitlines()
+    assert "alpha" in lines[0] and "beta" in lines[0]
+    assert any("first answer from alpha" in line and "from beta" in line for line in lines)
+    assert sum("first token 0.10s" in line and "first token 0.20s" in line for line in lines) == 1
+    assert any(line.split()[:1] == ["alpha"] and "★" in line for line in lines)  # the table
+
+
+def test_a_narrow_terminal_stacks_the_replies() -> None:
+    view, out = console_view(60)
+    comparison = Comparison([], "q", [Target("alpha", "alpha"), Target("beta", "beta")])
+    run(view, comparison, ["first answer", "second answer"])
+    lines = out.getvalue().splitlines()
+    assert not any("alpha" in line and "beta" in line for line in lines)
+    panels = [i for i, line in enumerate(lines) if line.startswith(("alpha ─", "beta ─"))]
+    assert len(panels) == 2
+
+
+def test_blind_columns_show_letters_until_revealed() -> None:
+    view, out = console_view(120)
+    targets = [Target("model-x", "model-x"), Target("model-y", "model-y")]
+    comparison = Comparison([], "q", targets, order=[1, 0], blind=True, revealed=False)
+    run(view, comparison, ["one", "two"])
+    shown = out.getvalue()
+    assert "model-" not in shown and "first token" not in shown
+    assert shown.splitlines()[0].split() == ["A", "│", "B"]
+    comparison.revealed = True
+    view.reveal(comparison)
+    revealed = out.getvalue()[len(shown) :]
+    assert "A · model-y" in revealed and "B · model-x" in revealed
+    assert "0.20s" in revealed  # the stats, now
