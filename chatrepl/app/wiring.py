@@ -448,6 +448,9 @@ class Session:
             clock=environment.clock,
             wall_clock=environment.wall_clock,
             columns=columns,
+            endpoints=self._endpoints(),
+            profiles=tuple(config.profiles) if config is not None else (),
+            compare_sets=config.compare_sets if config is not None else None,
         )
         if self.resolved.settings.autosave:
             self.store.sweep()
@@ -462,6 +465,19 @@ class Session:
                 verb = "continuing" if self.args.resume else "loaded"
                 engine.view.info(recap(engine.conversation, verb=verb, width=columns()))
         return engine
+
+    def _endpoints(self) -> Any:
+        """Each profile's endpoint for `profile:model` specs, built when first asked."""
+        from chatrepl.app.profile_endpoints import ProfileEndpoints
+
+        environment = self.environment
+        return ProfileEndpoints(
+            self.config,
+            environment.env,
+            self._stack,
+            secret=self._register_secrets,
+            spinner_to=environment.stderr if environment.stderr_isatty else None,
+        )
 
     def view(self, *, plain: bool | None = None) -> View:
         """The view for this run's stdout."""

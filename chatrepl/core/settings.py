@@ -577,7 +577,7 @@ SETTINGS: tuple[SettingSpec, ...] = tuple(
 )
 SPECS: Mapping[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
 PARSERS: Mapping[str, Callable[[Any], Any]] = {s.name: s.parse for s in SETTINGS if s.config}
-CONFIG_KEYS = (*PARSERS, "profile", "profiles", "roles", "models", "prices")
+CONFIG_KEYS = (*PARSERS, "profile", "profiles", "roles", "models", "prices", "compare")
 ROLE_KEYS = ("system", "model", "temperature", "max_tokens", "params")
 SETTING_NAMES = tuple(spec.name for spec in SETTINGS)
 SHOWN_SETTINGS = tuple(spec.name for spec in SETTINGS if spec.shown)
@@ -678,6 +678,8 @@ class ConfigFile:
     windows: Mapping[str, int] = field(default_factory=dict)  # [models."NAME"] context
     prices: Mapping[str, Price] = field(default_factory=dict)  # [prices."NAME"]
     path: str = ""
+    # [compare.sets.NAME] models = [...]: what `/compare @NAME` compares
+    compare_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def role(self, name: str) -> Layer:
         """The named role's layer, or a ConfigError naming the closest one."""
@@ -815,6 +817,7 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
     roles = _roles(data.pop("roles", {}), path=path)
     windows: dict[str, int] = {}
     prices: dict[str, Price] = {}
+    compare_sets: dict[str, tuple[str, ...]] = {}
     try:
         if "models" in data:
             from chatrepl.core.context import parse_windows
@@ -824,6 +827,10 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
             from chatrepl.core.pricing import parse_prices
 
             prices = parse_prices(data.pop("prices"))
+        if "compare" in data:
+            from chatrepl.core.specs import parse_sets
+
+            compare_sets = parse_sets(data.pop("compare"))
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     default_profile = data.pop("profile", None)
@@ -838,7 +845,16 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
             raise ConfigError(f"{path}: 'profiles.{name}' must be a table [profiles.{name}]")
         values = _validate_table(table, path=path, where=f"profiles.{name}.")
         profiles[name] = Layer(f"config {path} [profiles.{name}]", {**values, "profile": name})
-    config = ConfigFile(base, profiles, default_profile, roles, windows, prices, path=path)
+    if compare_sets:
+        from chatrepl.core.specs import SpecError, parse_spec
+
+        for name, specs in compare_sets.items():
+            for spec in specs:
+                try:
+                    parse_spec(spec, profiles=profiles)
+                except SpecError as exc:
+                    raise ConfigError(f"{path}: [compare.sets.{name}] {exc}") from None
+    config = ConfigFile(base, profiles, default_profile, roles, windows, prices, path, compare_sets)
     for layer in (base, *profiles.values()):
         role = layer.values.get("role")
         if role is not None and role not in roles:

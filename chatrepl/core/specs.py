@@ -1,0 +1,160 @@
+"""Model specs: what the user types after /compare, turned into comparison `Target`s.
+
+A spec is `[PROFILE:]MODEL[@NAME=VALUE,NAME=VALUE…]`:
+
+- `heroku:claude-4-5-sonnet` asks that model at the endpoint of the config's
+  `[profiles.heroku]`; `local:smollm2` asks the bundled llama.cpp server (the built-in
+  `local` profile), started on first use. The part before the first `:` is a profile
+  only when a profile of that name exists, so `llama3:8b` stays a model name.
+- `gpt-4o@temperature=0.2,max_tokens=50` overrides settings for that column alone: a
+  setting from the settings table (`temperature`, `max_tokens`, `system`, `think`),
+  parsed by that table's own parser, or a request parameter (`top_p=0.9`,
+  `stop=["END"]`), checked by `core/params.py` as `/set` checks it. The same model twice
+  at two temperatures is two targets.
+- `@NAME` stands for the specs of the config's `[compare.sets.NAME]` (`models = [...]`).
+
+Pure: the profiles and sets known are handed in; a bad spec is one `SpecError` line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from chatrepl.core.comparison import Target
+from chatrepl.core.errors import CommandError
+from chatrepl.core.params import ParamError, from_text
+from chatrepl.core.settings import BUILTIN_PROFILES, SPECS, closest
+
+# the settings a column may change: those that shape one request (the rest are the
+# endpoint's, the profile's, or the session's)
+OVERRIDABLE = ("temperature", "max_tokens", "system", "think")
+# `a,b` inside a value (stop=["a","b"]) is not a new setting: split only before `name=`
+_NEXT_SETTING = re.compile(r",(?=\s*[A-Za-z_][\w.-]*\s*=)")
+_NAME = re.compile(r"[A-Za-z_][\w.-]*$")
+
+
+class SpecError(CommandError):
+    """A spec that names no usable model, endpoint or setting."""
+
+
+def parse_spec(text: str, *, profiles: Collection[str] = ()) -> Target:
+    """One spec as a Target; `profiles` are the config's (the built-in ones are known)."""
+    spec = text.strip()
+    if not spec or any(c.isspace() for c in spec):
+        raise SpecError(f"{spec!r} is not a model spec (PROFILE:MODEL@NAME=VALUE,…)")
+    head, at, tail = spec.partition("@")
+    profile: str | None = None
+    model = head
+    name, colon, rest = head.partition(":")
+    if colon and (name in profiles or name in BUILTIN_PROFILES):
+        profile, model = name, rest
+    if not model and profile is None:
+        raise SpecError(f"{spec}: no model before '@'")
+    overrides = parse_overrides(tail, spec=spec) if at else {}
+    return Target(spec, model, profile, overrides)
+
+
+def parse_overrides(text: str, *, spec: str) -> dict[str, Any]:
+    """`temperature=0.2,max_tokens=50` as setting names and checked values."""
+    if not text.strip():
+        raise SpecError(f"{spec}: nothing after '@' (NAME=VALUE,… like temperature=0.2)")
+    overrides: dict[str, Any] = {}
+    for part in _NEXT_SETTING.split(text):
+        name, eq, raw = part.partition("=")
+        name = name.strip()
+        if not eq or not _NAME.match(name):
+            raise SpecError(f"{spec}: {part!r} is not NAME=VALUE (like temperature=0.2)")
+        if name in overrides:
+            raise SpecError(f"{spec}: {name} is given twice")
+        overrides[name] = _value(name, raw, spec=spec)
+    return overrides
+
+
+def _value(name: str, raw: str, *, spec: str) -> Any:
+    if name in OVERRIDABLE:
+        try:
+            return SPECS[name].parse(raw.strip())
+        except (ValueError, OverflowError) as exc:
+            raise SpecError(f"{spec}: {name} must be {exc}, not {raw.strip()!r}") from None
+    if name in SPECS:
+        hint = closest(name, list(OVERRIDABLE))
+        guess = f"; did you mean {hint}?" if hint else ""
+        raise SpecError(
+            f"{spec}: {name} is not a per-model setting (a spec may set "
+            f"{', '.join(OVERRIDABLE)} or a request parameter){guess}"
+        )
+    hint = closest(name, list(OVERRIDABLE))
+    if hint is not None and hint != name and len(name) > 3:
+        # `temprature=0.2` is a typo, not a parameter the server would silently ignore
+        raise SpecError(f"{spec}: unknown setting {name!r}; did you mean {hint}?")
+    try:
+        return from_text(name, raw)
+    except ParamError as exc:
+        raise SpecError(f"{spec}: {exc}") from None
+
+
+def parse_sets(table: Any) -> dict[str, tuple[str, ...]]:
+    """The config's `[compare.sets.NAME]` tables (`models = ["a", "b@temperature=0"]`);
+    ValueError names the set at fault. Specs are checked when used (profiles come later)."""
+    if not isinstance(table, dict):
+        raise ValueError("[compare] must be a table with [compare.sets.NAME] tables")
+    unknown = [k for k in table if k != "sets"]
+    if unknown:
+        raise ValueError(f"unknown key 'compare.{unknown[0]}' (only [compare.sets.NAME])")
+    sets = table.get("sets", {})
+    if not isinstance(sets, dict):
+        raise ValueError("'compare.sets' must be a table like [compare.sets.NAME]")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, body in sets.items():
+        where = f"[compare.sets.{name}]"
+        if not isinstance(body, dict) or set(body) != {"models"}:
+            raise ValueError(f'{where} must hold models = ["MODEL", "PROFILE:MODEL", …]')
+        models = body["models"]
+        if (
+            not isinstance(models, list)
+            or not models
+            or not all(isinstance(m, str) and m.strip() and " " not in m.strip() for m in models)
+        ):
+            raise ValueError(f"{where} models must be a non-empty list of model specs")
+        out[name] = tuple(m.strip() for m in models)
+    return out
+
+
+def expand(
+    words: Sequence[str],
+    *,
+    profiles: Collection[str] = (),
+    sets: Mapping[str, Sequence[str]] | None = None,
+) -> list[Target]:
+    """Every word as Targets, `@NAME` replaced by its set's specs (in order)."""
+    sets = sets or {}
+    targets: list[Target] = []
+    for word in words:
+        if word.startswith("@"):
+            name = word[1:]
+            if name not in sets:
+                hint = closest(name, list(sets))
+                known = f"did you mean @{hint}?" if hint else _known_sets(sets)
+                raise SpecError(f"unknown set {word} ({known})")
+            targets += [parse_spec(spec, profiles=profiles) for spec in sets[name]]
+        else:
+            targets.append(parse_spec(word, profiles=profiles))
+    return targets
+
+
+def _known_sets(sets: Mapping[str, Sequence[str]]) -> str:
+    if not sets:
+        return "the config file defines none: add [compare.sets.NAME] models = [...]"
+    return "known: " + ", ".join(f"@{name}" for name in sorted(sets))
+
+
+def current_target(model: str) -> Target:
+    """The session's own model at its own endpoint, as a comparison column."""
+    return Target(model, model)
+
+
+def is_current(target: Target, model: str | None) -> bool:
+    """Whether `target` is the session's model as it stands (its endpoint, no overrides)."""
+    return target.profile is None and not target.overrides and target.model == model
