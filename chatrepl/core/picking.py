@@ -214,8 +214,7 @@ class Comparing:
         for index, target in enumerate(comparison.targets):
             result = comparison.results[index] if index < len(comparison.results) else None
             if is_current(target, model) and result is not None and result.text:
-                self._keep(comparison, index)
-                comparison.picked = index
+                self._keep(comparison, index)  # kept, not picked: no vote
                 return
 
 
