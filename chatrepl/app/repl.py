@@ -125,6 +125,14 @@ def _run(session: Session, screen: Screen) -> int:
         first_class = ["model", "temperature", "max_tokens", "system"]
         return list(dict.fromkeys([*current, *KNOWN_KEYS, *first_class]))
 
+    def specs() -> list[str]:
+        from chatrepl.core.settings import BUILTIN_PROFILES
+
+        config = session.config
+        profiles = [*(config.profiles if config is not None else ()), *BUILTIN_PROFILES]
+        sets = sorted(config.compare_sets) if config is not None else []
+        return [*(f"{p}:" for p in dict.fromkeys(profiles)), *(f"@{s}" for s in sets)]
+
     def edit(text: str) -> str:
         from chatrepl.adapters.editor import TerminalEditor
 
@@ -145,6 +153,7 @@ def _run(session: Session, screen: Screen) -> int:
             secrets=secrets,
             roles=roles,
             params=params,
+            specs=specs,
             edit=edit,
             input=terminal_in,
             output=terminal_out,

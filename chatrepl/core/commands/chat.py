@@ -158,10 +158,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "retry",
         _retry,
-        "resend the last message, replacing its reply; with MODEL, both side by side",
+        "resend the last message, replacing its reply (with MODEL: both, side by side)",
         "[MODEL]",
         ("r",),
-        "models",
+        "specs",
     ),
 )
 # listed last in /help

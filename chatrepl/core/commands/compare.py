@@ -57,7 +57,7 @@ COMMANDS: tuple[Command, ...] = (
         "ask several models the same thing, side by side (on/off: every message)",
         "[--blind] SPEC... [-- QUESTION] | on SPEC... | off",
         ("cmp",),
-        "models",
+        "specs",
     ),
     Command(
         "pick",

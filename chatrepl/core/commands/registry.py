@@ -230,7 +230,8 @@ class CommandContext(Protocol):
 Handler = Callable[[CommandContext, str], "Outcome | None"]
 # what Tab completes after the command: "paths" is one path (spaces allowed), "files"
 # several (the last word), "roles" and "params" names from the config and the table
-Completes = Literal["models", "paths", "files", "commands", "roles", "params"] | None
+# "specs" several model specs: models, `profile:` names and `@set` names
+Completes = Literal["models", "specs", "paths", "files", "commands", "roles", "params"] | None
 
 
 @dataclass(frozen=True, slots=True)
