@@ -74,8 +74,13 @@ class ProfileEndpoints:
             server = self._stack.enter_context(
                 start_local_server(resolved.settings.local_model, spinner_to=self._spinner_to)
             )
-        except LocalModelError:
-            raise
+        except LocalModelError as exc:
+            if exc.missing is None:
+                raise
+            from chatrepl.adapters.install_hints import Need, install_hint, this_installation
+
+            hint = install_hint(Need(exc.missing), this_installation(self._env))
+            raise LocalModelError(f"local: {exc}: {hint}") from None
         except (OSError, RuntimeError) as exc:  # the library failed to start its server
             raise ChatReplError(f"the local server did not start: {exc}") from None
         source = "local llama.cpp server"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.app.screen import FILE_LOG_NOTE, Screen
 from chatrepl.app.wiring import Session
@@ -104,6 +104,7 @@ def _run(session: Session, screen: Screen) -> int:
             meter=reading.text(),
             warn=reading.warn,
             width=width,
+            comparing=_comparing(engine),
         )
         return _redacted(shown, redact)
 
@@ -327,3 +328,16 @@ def _start_warm_up(lazy: LazyEngine, session: Session, view: LazyView) -> None:
     timer = threading.Timer(0.2, warm)
     timer.daemon = True
     timer.start()
+
+
+def _comparing(engine: Any) -> int:
+    """How many models /compare on sends each message to (0: it is off)."""
+    specs = engine.compare_specs
+    if specs is None:
+        return 0
+    from chatrepl.core.errors import ChatReplError
+
+    try:
+        return len(engine.targets(specs))
+    except ChatReplError:  # e.g. the model changed to one a spec now refuses
+        return len(specs)

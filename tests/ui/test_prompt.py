@@ -421,3 +421,13 @@ def test_compare_completes_models_profiles_and_sets() -> None:
     assert words("/compare @r") == ["@rivals"]
     assert words("/retry lo") == ["local:"]
     assert words("/model he") == []  # /model takes a model, not a spec
+
+
+def test_the_toolbar_says_when_every_message_is_compared() -> None:
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.toolbar import toolbar_text
+
+    settings = Settings(model="m", url="https://h.example")
+    assert "compare on" not in str(toolbar_text(settings, 1))
+    shown = str(toolbar_text(settings, 1, comparing=3, width=40))
+    assert shown.startswith(" m · compare on (3) · ")  # kept while less important parts go
