@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.comparison import Comparison, Target
 from chatrepl.core.conversation import Conversation
@@ -50,20 +50,16 @@ class Comparing:
     _resolved: Resolved
     _compared_tail: tuple[int, Message | None] | None
 
-    # The engine's own methods this part calls, declared so mypy --strict can check the
-    # calls; Engine defines each of them (these bodies never run).
-    @property
-    def settings(self) -> Settings:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the engine's own methods this part calls, declared for mypy
 
-    def set(self, key: str, value: Any, source: str) -> None:
-        raise NotImplementedError
+        @property
+        def settings(self) -> Settings: ...
 
-    def set_param(self, key: str, value: Any, source: str) -> None:
-        raise NotImplementedError
+        def set(self, key: str, value: Any, source: str) -> None: ...
 
-    def _changed(self) -> None:
-        raise NotImplementedError
+        def set_param(self, key: str, value: Any, source: str) -> None: ...
+
+        def _changed(self) -> None: ...
 
     # --- specs ------------------------------------------------------------------------
 
