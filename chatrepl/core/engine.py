@@ -125,7 +125,8 @@ class Engine(ContextWindow, Comparing):
         self._warned = False  # the 80 % warning is given once per conversation
         self._held = False  # the last message was held back as too big: /retry sends it
         self._was_held = False
-        self.last_comparison: Comparison | None = None  # what /pick and /vote act on
+        self._compared_tail: tuple[int, Message | None] | None = None
+        self.last_comparison = None  # what /pick and /vote act on (see Comparing)
         # called with (comparison, target index) when a reply is picked: a pick is a vote
         self.pick_listeners: list[Callable[[Comparison, int], None]] = []
         self.rng = random.Random()  # blind orders; tests seed their own
@@ -134,7 +135,6 @@ class Engine(ContextWindow, Comparing):
         self.compare_sets = dict(compare_sets or {})  # [compare.sets.NAME]
         self.compare_specs: tuple[str, ...] | None = None  # /compare on SPECS
         self.compare_blind = False
-        self._compared_tail: tuple[int, Message | None] | None = None
 
     # --- state ----------------------------------------------------------------
 
@@ -664,8 +664,7 @@ class Engine(ContextWindow, Comparing):
             wall_clock=self._wall_clock,
         )
         comparison.results = [self._priced_result(r) for r in outcome.results]
-        comparison.asked = asked is None
-        self._remember_comparison(comparison)
+        self.last_comparison = comparison
         self.view.end_compare(comparison)
         if outcome.signal is not None:
             raise outcome.signal

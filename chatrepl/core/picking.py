@@ -44,7 +44,7 @@ class Comparing:
     compare_sets: Mapping[str, tuple[str, ...]]
     compare_specs: tuple[str, ...] | None
     compare_blind: bool
-    last_comparison: Comparison | None
+    _last_comparison: Comparison | None
     pick_listeners: list[Callable[[Comparison, int], None]]
     _conversation: Conversation
     _resolved: Resolved
@@ -87,10 +87,22 @@ class Comparing:
 
     # --- what a comparison leaves in the conversation -----------------------------
 
-    def _remember_comparison(self, comparison: Comparison) -> None:
-        """The comparison /pick acts on, and the conversation as it stood then."""
-        self.last_comparison = comparison
+    @property
+    def last_comparison(self) -> Comparison | None:
+        """The latest comparison: what /pick and /vote act on."""
+        return self._last_comparison
+
+    @last_comparison.setter
+    def last_comparison(self, comparison: Comparison | None) -> None:
+        # Whoever runs a comparison only sets it here; the conversation as it stands now
+        # tells whether /pick may still keep a reply, and whether the question is in it
+        # (asked again) or not (typed with the comparison: its history is all of it).
+        self._last_comparison = comparison
         messages = self._conversation.messages
+        if comparison is None:
+            self._compared_tail = None
+            return
+        comparison.asked = len(messages) == len(comparison.history)
         self._compared_tail = (len(messages), messages[-1] if messages else None)
 
     def _open_comparison(self) -> Comparison | None:
