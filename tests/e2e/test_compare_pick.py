@@ -68,9 +68,11 @@ def make(
     return engine, view, stack
 
 
-def columns(view: RecordingView) -> list[tuple[str, str]]:
-    (results,) = [call[1] for call in view.of("compare")][-1:]
-    return [(r.model, r.text) for r in results]
+def columns(engine: Engine) -> list[tuple[str, str]]:
+    """The last comparison's columns, in display order: heading and reply."""
+    comparison = engine.last_comparison
+    assert comparison is not None
+    return [(comparison.label(i), comparison.results[i].text) for i in comparison.order]
 
 
 def test_each_target_gets_the_same_history_with_its_own_settings(servers) -> None:
@@ -94,7 +96,7 @@ def test_each_target_gets_the_same_history_with_its_own_settings(servers) -> Non
     assert by_temperature[0.9]["top_p"] == 0.5 and by_temperature[0.9]["max_tokens"] == 7
     (other,) = work.chat_requests  # the other profile's endpoint, with its own key
     assert other.body["model"] == "w1" and other.headers["authorization"] == f"Bearer {WORK_KEY}"
-    assert columns(view) == [
+    assert columns(engine) == [
         ("m1 · temperature=0.2", "m1 t=0.2 on why?"),
         ("m1 · temperature=0.9, top_p=0.5, max_tokens=7", "m1 t=0.9 on why?"),
         ("work:w1", "w1 t=None on why?"),
@@ -124,10 +126,10 @@ def test_pick_puts_the_reply_in_the_history_and_switches_model_and_endpoint(serv
 
 def test_pick_keep_model_keeps_the_reply_but_not_the_model(servers) -> None:
     home, work = servers
-    engine, view, stack = make(home, work)
+    engine, _view, stack = make(home, work)
     with stack:
         engine.handle("/compare m2@temperature=0.7 -- q")  # one spec: mine against that one
-        assert [c[0] for c in columns(view)] == ["m1", "m2 · temperature=0.7"]
+        assert [c[0] for c in columns(engine)] == ["m1", "m2 · temperature=0.7"]
         engine.handle("/pick m2@temperature=0.7 --keep-model")
         engine.handle("next")
     last = home.chat_requests[-1].body
@@ -237,11 +239,11 @@ def test_compare_on_with_one_spec_keeps_the_sessions_reply_each_turn(servers) ->
 
 def test_retry_model_asks_both_side_by_side(servers) -> None:
     home, work = servers
-    engine, view, stack = make(home, work)
+    engine, _view, stack = make(home, work)
     with stack:
         engine.handle("hi")
         engine.handle("/retry m7")
-    assert columns(view) == [("m1", "m1 t=None on hi"), ("m7", "m7 t=None on hi")]
+    assert columns(engine) == [("m1", "m1 t=None on hi"), ("m7", "m7 t=None on hi")]
     assert [m.content for m in engine.conversation.messages] == ["hi", "m1 t=None on hi"]
 
 

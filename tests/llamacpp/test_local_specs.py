@@ -54,8 +54,10 @@ def test_a_local_spec_starts_the_server_on_first_use_and_pick_goes_on_with_it() 
                 "-- Say hello."
             )
             assert view.errors == []
-            (results,) = [call[1] for call in view.of("compare")][-1:]
-            assert [r.model for r in results] == [
+            comparison = engine.last_comparison
+            assert comparison is not None
+            results = comparison.results
+            assert [comparison.label(i) for i in comparison.order] == [
                 "m1",
                 "local:smollm2 · temperature=0.0, max_tokens=8",
                 "local:smollm2 · max_tokens=4",
