@@ -11,8 +11,8 @@ conversation:
   unless `--keep-model`, tells the `pick_listeners` (a pick is a vote), and reveals a
   blind comparison.
 - A new message without a pick keeps the reply of the session's own model, if it was
-  one of the columns of a comparison whose question was typed with it; otherwise the
-  comparison stays a look and the conversation is as it was.
+  one of the columns of a comparison whose question was typed with it and it finished;
+  otherwise the comparison stays a look and the conversation is as it was.
 """
 
 from __future__ import annotations
@@ -214,14 +214,17 @@ class Comparing:
 
     def _settle(self) -> None:
         """A new message without a /pick: the session's own model's reply is kept, if it
-        was a column of a comparison whose question was typed with it."""
+        was a column of a comparison whose question was typed with it and it finished
+        (one cut short by Ctrl-C or an error is /pick's to keep, not a default)."""
         comparison = self._open_comparison()
         if comparison is None or not comparison.asked:
             return
         model = self.settings.model
         for index, target in enumerate(comparison.targets):
-            result = comparison.results[index] if index < len(comparison.results) else None
-            if is_current(target, model) and result is not None and result.text:
+            if index >= len(comparison.results) or not is_current(target, model):
+                continue
+            reply = comparison.results[index].reply
+            if reply.text and reply.error is None and not reply.interrupted:
                 self._keep(comparison, index)  # kept, not picked: no vote
                 return
 

@@ -280,3 +280,21 @@ def test_an_endpoint_is_built_once_and_closed_with_the_session(servers) -> None:
         first = endpoints("work")
         assert endpoints("work") is first
     assert work.connections == 1  # one pooled connection for both comparisons
+
+
+def test_a_failed_reply_of_the_sessions_model_is_not_kept_by_moving_on(servers) -> None:
+    home, work = servers
+
+    def m1_fails(request: Recorded) -> Reply:
+        if request.body["model"] == "m1" and len(home.chat_requests) <= 2:
+            return Reply.error(400, "bad request")  # the comparison's m1 column fails
+        return answer_with_model_and_settings(request)
+
+    home.respond = m1_fails
+    engine, _view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare m2 -- q")
+        assert engine.last_comparison is not None
+        assert engine.last_comparison.results[0].error is not None
+        engine.handle("next")
+    assert [m["content"] for m in home.chat_requests[-1].body["messages"]] == ["next"]
