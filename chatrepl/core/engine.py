@@ -702,6 +702,8 @@ class Engine(ContextWindow, Comparing):
 
     def _compare_turn(self, text: str, line: str) -> Outcome:
         """/compare on: a message is the question of a comparison of the chosen specs."""
+        if self._pending:
+            self.view.info("(attached files wait for a message sent after /compare off)")
         try:
             self._settle()
             targets = self.targets(self.compare_specs or ())

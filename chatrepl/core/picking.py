@@ -193,7 +193,7 @@ class Comparing:
                 raise CommandError(f"{target.spec}: no other endpoints in this session")
             endpoint = self.endpoints(target.profile)
             self.backend = endpoint.backend
-            for key in ("url", "dialect"):
+            for key in ("url", "key", "dialect"):  # what /settings shows (the key masked)
                 self.set(key, getattr(endpoint.settings, key), source)
             self.set("profile", target.profile, source)
         model = target.model or self._endpoint_model(target)

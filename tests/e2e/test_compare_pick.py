@@ -122,6 +122,8 @@ def test_pick_puts_the_reply_in_the_history_and_switches_model_and_endpoint(serv
         {"role": "user", "content": "and then?"},
     ]
     assert engine.settings.profile == "work" and engine.settings.url == work.url
+    assert engine.settings.key is not None and engine.settings.key.masked().endswith("wxyz")
+    assert all(WORK_KEY not in line for line in [*view.infos, *view.errors])
 
 
 def test_pick_keep_model_keeps_the_reply_but_not_the_model(servers) -> None:
