@@ -277,11 +277,12 @@ def test_an_endpoint_is_built_once_and_closed_with_the_session(servers) -> None:
     engine, _view, stack = make(home, work)
     with stack:
         engine.handle("/compare m1 work:w1 -- a")
-        engine.handle("/compare m1 work:w1 -- b")
+        engine.handle("/compare m1 work: -- b")  # the profile's own model
         endpoints: Any = engine.endpoints
         first = endpoints("work")
         assert endpoints("work") is first
     assert work.connections == 1  # one pooled connection for both comparisons
+    assert [r.body["model"] for r in work.chat_requests] == ["w1", "w-default"]
 
 
 def test_a_failed_reply_of_the_sessions_model_is_not_kept_by_moving_on(servers) -> None:
