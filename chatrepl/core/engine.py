@@ -700,20 +700,6 @@ class Engine(ContextWindow, Comparing):
         stats = self._priced(result.reply.stats)
         return CompareResult(result.model, replace(result.reply, stats=stats))
 
-    def _compare_turn(self, text: str, line: str) -> Outcome:
-        """/compare on: a message is the question of a comparison of the chosen specs."""
-        if self._pending:
-            self.view.info("(attached files wait for a message sent after /compare off)")
-        try:
-            self._settle()
-            targets = self.targets(self.compare_specs or ())
-            self.compare(targets, text, blind=self.compare_blind)
-        except ChatReplError as exc:
-            self.view.error(str(exc))
-            return Outcome(error=exc, prefill=line)
-        self._changed()
-        return Outcome()
-
     # --- comparison targets (core/specs.py turns what the user typed into them) ----
 
     def backend_for(self, target: Target) -> Backend:

@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.comparison import Comparison, Target
 from chatrepl.core.conversation import Conversation
-from chatrepl.core.errors import CommandError
+from chatrepl.core.errors import ChatReplError, CommandError
 from chatrepl.core.messages import Alternative, Message
 from chatrepl.core.ports import Backend, Endpoints, View
-from chatrepl.core.reply import CompareResult
+from chatrepl.core.reply import CompareResult, Outcome
 from chatrepl.core.settings import Resolved, Settings
 from chatrepl.core.specs import current_target, expand, is_current
+
+if TYPE_CHECKING:
+    from chatrepl.core.attachments import Staged
 
 SETTING_FIELDS = frozenset(f.name for f in fields(Settings))
 
@@ -49,6 +52,7 @@ class Comparing:
     _conversation: Conversation
     _resolved: Resolved
     _compared_tail: tuple[int, Message | None] | None
+    _pending: list[Staged]
 
     if TYPE_CHECKING:  # the engine's own methods this part calls, declared for mypy
 
@@ -60,6 +64,10 @@ class Comparing:
         def set_param(self, key: str, value: Any, source: str) -> None: ...
 
         def _changed(self) -> None: ...
+
+        def compare(
+            self, targets: list[Target], question: str | None = None, *, blind: bool = False
+        ) -> Comparison: ...
 
     # --- specs ------------------------------------------------------------------------
 
@@ -84,6 +92,20 @@ class Comparing:
             self.view.info("comparisons off: messages go to the session's model again")
         self.compare_specs = tuple(specs) if specs is not None else None
         self.compare_blind = blind
+
+    def _compare_turn(self, text: str, line: str) -> Outcome:
+        """/compare on: a message is the question of a comparison of the chosen specs."""
+        if self._pending:
+            self.view.info("(attached files wait for a message sent after /compare off)")
+        try:
+            self._settle()
+            targets = self.targets(self.compare_specs or ())
+            self.compare(targets, text, blind=self.compare_blind)
+        except ChatReplError as exc:
+            self.view.error(str(exc))
+            return Outcome(error=exc, prefill=line)
+        self._changed()
+        return Outcome()
 
     # --- what a comparison leaves in the conversation -----------------------------
 
