@@ -9,7 +9,6 @@ session (the servers stop, the pools close).
 
 from __future__ import annotations
 
-import argparse
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
@@ -17,7 +16,7 @@ from typing import IO
 
 from chatrepl.core.errors import ChatReplError, ConfigError, LocalModelError
 from chatrepl.core.ports import Endpoint
-from chatrepl.core.settings import ConfigFile, Resolved, Secret, check_plain_http
+from chatrepl.core.settings import Resolved, Secret, check_plain_http
 
 
 class ProfileEndpoints:
@@ -25,14 +24,14 @@ class ProfileEndpoints:
 
     def __init__(
         self,
-        config: ConfigFile | None,
+        settings_for: Callable[[str], Resolved],
         env: Mapping[str, str],
         stack: ExitStack,
         *,
         secret: Callable[[Resolved], None] = lambda resolved: None,
         spinner_to: IO[str] | None = None,
     ) -> None:
-        self._config = config
+        self._settings_for = settings_for  # a profile's settings, as --profile resolves them
         self._env = env
         self._stack = stack
         self._secret = secret  # registers a key (and a URL's password) with the redactor
@@ -48,10 +47,8 @@ class ProfileEndpoints:
             return self._built[profile]
 
     def _build(self, profile: str) -> Endpoint:
-        from chatrepl.app.wiring import load_settings, with_dialect
-
         try:
-            resolved = load_settings(argparse.Namespace(), self._env, self._config, profile=profile)
+            resolved = self._settings_for(profile)
         except ConfigError as exc:
             raise ConfigError(f"{profile}: {exc}") from None
         self._secret(resolved)
@@ -60,7 +57,6 @@ class ProfileEndpoints:
         elif not resolved.settings.url:
             raise ConfigError(f"profile {profile} names no url = … to send to")
         check_plain_http(resolved.settings)
-        resolved = with_dialect(resolved)
         from chatrepl.adapters.http import HttpBackend
 
         backend = HttpBackend(resolved.settings, env=self._env)

@@ -99,6 +99,18 @@ def load_settings(
     return with_dialect(resolved)
 
 
+def profile_settings(
+    env: Mapping[str, str], config: ConfigFile | None
+) -> Callable[[str], Resolved]:
+    """A profile's settings as `--profile NAME` resolves them, without the flags (the
+    endpoints a comparison's `profile:model` specs ask)."""
+
+    def settings_for(profile: str) -> Resolved:
+        return load_settings(argparse.Namespace(), env, config, profile=profile)
+
+    return settings_for
+
+
 def check_dialect(resolved: Resolved) -> None:
     """A temperature or /think level the dialect refuses is a usage error at startup."""
     settings = resolved.settings
@@ -472,7 +484,7 @@ class Session:
 
         environment = self.environment
         return ProfileEndpoints(
-            self.config,
+            profile_settings(environment.env, self.config),
             environment.env,
             self._stack,
             secret=self._register_secrets,

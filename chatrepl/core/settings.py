@@ -805,6 +805,34 @@ def _roles(table: Any, *, path: str) -> dict[str, Layer]:
     return roles
 
 
+def parse_sets(table: Any) -> dict[str, tuple[str, ...]]:
+    """The config's `[compare.sets.NAME]` tables (`models = ["a", "b@temperature=0"]`);
+    ValueError names the set at fault. Each spec's syntax is core/specs.py's (check_sets),
+    checked once the config's profiles are known."""
+    if not isinstance(table, dict):
+        raise ValueError("[compare] must be a table with [compare.sets.NAME] tables")
+    unknown = [k for k in table if k != "sets"]
+    if unknown:
+        raise ValueError(f"unknown key 'compare.{unknown[0]}' (only [compare.sets.NAME])")
+    sets = table.get("sets", {})
+    if not isinstance(sets, dict):
+        raise ValueError("'compare.sets' must be a table like [compare.sets.NAME]")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, body in sets.items():
+        where = f"[compare.sets.{name}]"
+        if not isinstance(body, dict) or set(body) != {"models"}:
+            raise ValueError(f'{where} must hold models = ["MODEL", "PROFILE:MODEL", …]')
+        models = body["models"]
+        if (
+            not isinstance(models, list)
+            or not models
+            or not all(isinstance(m, str) and m.strip() and " " not in m.strip() for m in models)
+        ):
+            raise ValueError(f"{where} models must be a non-empty list of model specs")
+        out[name] = tuple(m.strip() for m in models)
+    return out
+
+
 def from_toml(text: str, *, path: str) -> ConfigFile:
     """Parse and validate a config file; every error names the file and the key."""
     import tomllib  # only when a config file exists: keeps startup fast
@@ -828,8 +856,6 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
 
             prices = parse_prices(data.pop("prices"))
         if "compare" in data:
-            from chatrepl.core.specs import parse_sets
-
             compare_sets = parse_sets(data.pop("compare"))
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
@@ -845,15 +871,6 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
             raise ConfigError(f"{path}: 'profiles.{name}' must be a table [profiles.{name}]")
         values = _validate_table(table, path=path, where=f"profiles.{name}.")
         profiles[name] = Layer(f"config {path} [profiles.{name}]", {**values, "profile": name})
-    if compare_sets:
-        from chatrepl.core.specs import SpecError, parse_spec
-
-        for name, specs in compare_sets.items():
-            for spec in specs:
-                try:
-                    parse_spec(spec, profiles=profiles)
-                except SpecError as exc:
-                    raise ConfigError(f"{path}: [compare.sets.{name}] {exc}") from None
     config = ConfigFile(base, profiles, default_profile, roles, windows, prices, path, compare_sets)
     for layer in (base, *profiles.values()):
         role = layer.values.get("role")

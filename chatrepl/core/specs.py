@@ -23,9 +23,9 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from chatrepl.core.comparison import Target
-from chatrepl.core.errors import CommandError
+from chatrepl.core.errors import CommandError, ConfigError
 from chatrepl.core.params import ParamError, from_text
-from chatrepl.core.settings import BUILTIN_PROFILES, SPECS, closest
+from chatrepl.core.settings import BUILTIN_PROFILES, SPECS, ConfigFile, closest
 
 # the settings a column may change: those that shape one request (the rest are the
 # endpoint's, the profile's, or the session's)
@@ -95,33 +95,6 @@ def _value(name: str, raw: str, *, spec: str) -> Any:
         raise SpecError(f"{spec}: {exc}") from None
 
 
-def parse_sets(table: Any) -> dict[str, tuple[str, ...]]:
-    """The config's `[compare.sets.NAME]` tables (`models = ["a", "b@temperature=0"]`);
-    ValueError names the set at fault. Specs are checked when used (profiles come later)."""
-    if not isinstance(table, dict):
-        raise ValueError("[compare] must be a table with [compare.sets.NAME] tables")
-    unknown = [k for k in table if k != "sets"]
-    if unknown:
-        raise ValueError(f"unknown key 'compare.{unknown[0]}' (only [compare.sets.NAME])")
-    sets = table.get("sets", {})
-    if not isinstance(sets, dict):
-        raise ValueError("'compare.sets' must be a table like [compare.sets.NAME]")
-    out: dict[str, tuple[str, ...]] = {}
-    for name, body in sets.items():
-        where = f"[compare.sets.{name}]"
-        if not isinstance(body, dict) or set(body) != {"models"}:
-            raise ValueError(f'{where} must hold models = ["MODEL", "PROFILE:MODEL", …]')
-        models = body["models"]
-        if (
-            not isinstance(models, list)
-            or not models
-            or not all(isinstance(m, str) and m.strip() and " " not in m.strip() for m in models)
-        ):
-            raise ValueError(f"{where} models must be a non-empty list of model specs")
-        out[name] = tuple(m.strip() for m in models)
-    return out
-
-
 def expand(
     words: Sequence[str],
     *,
@@ -158,3 +131,14 @@ def current_target(model: str) -> Target:
 def is_current(target: Target, model: str | None) -> bool:
     """Whether `target` is the session's model as it stands (its endpoint, no overrides)."""
     return target.profile is None and not target.overrides and target.model == model
+
+
+def check_sets(config: ConfigFile) -> None:
+    """Every spec of the config's `[compare.sets.NAME]` parses (a ConfigError naming the
+    file and the set otherwise), so a typo shows at startup, not at the first /compare."""
+    for name, specs in config.compare_sets.items():
+        for spec in specs:
+            try:
+                parse_spec(spec, profiles=config.profiles)
+            except SpecError as exc:
+                raise ConfigError(f"{config.path}: [compare.sets.{name}] {exc}") from None

@@ -6,8 +6,8 @@ import pytest
 
 from chatrepl.core.comparison import Target
 from chatrepl.core.errors import ConfigError
-from chatrepl.core.settings import from_toml
-from chatrepl.core.specs import SpecError, expand, is_current, parse_sets, parse_spec
+from chatrepl.core.settings import from_toml, parse_sets
+from chatrepl.core.specs import SpecError, check_sets, expand, is_current, parse_spec
 
 PROFILES = ("heroku", "work")
 
@@ -116,7 +116,7 @@ def test_sets_come_from_the_config_file() -> None:
 )
 def test_a_bad_set_in_the_config_is_one_line_naming_the_file(toml: str, problem: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        from_toml(toml, path="c.toml")
+        check_sets(from_toml(toml, path="c.toml"))
     assert str(caught.value).startswith("c.toml: ") and problem in str(caught.value)
 
 

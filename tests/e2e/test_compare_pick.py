@@ -16,6 +16,7 @@ from fakeserver import FakeServer, Recorded, Reply, sse_chunks
 from chatrepl.adapters.http import HttpBackend
 from chatrepl.adapters.storage import FileSessionStore
 from chatrepl.app.profile_endpoints import ProfileEndpoints
+from chatrepl.app.wiring import profile_settings
 from chatrepl.core.commands.catalog import builtin_commands
 from chatrepl.core.comparison import Comparison
 from chatrepl.core.engine import Engine
@@ -61,7 +62,7 @@ def make(
         view,
         commands=builtin_commands(),
         store=store,
-        endpoints=ProfileEndpoints(config, {}, stack),
+        endpoints=ProfileEndpoints(profile_settings({}, config), {}, stack),
         profiles=tuple(config.profiles),
         compare_sets=config.compare_sets,
     )

@@ -15,6 +15,7 @@ from fakeserver import FakeServer
 from chatrepl.adapters.http import HttpBackend
 from chatrepl.adapters.llamacpp import bundled_model_installed
 from chatrepl.app.profile_endpoints import ProfileEndpoints
+from chatrepl.app.wiring import profile_settings
 from chatrepl.core.commands.catalog import builtin_commands
 from chatrepl.core.engine import Engine
 from chatrepl.core.settings import Layer, resolve
@@ -43,7 +44,9 @@ def test_a_local_spec_starts_the_server_on_first_use_and_pick_goes_on_with_it() 
         backend = HttpBackend(resolved.settings)
         stack.callback(backend.close)
         view = RecordingView()
-        endpoints = ProfileEndpoints(None, {}, stack)  # no config file: `local` is built in
+        endpoints = ProfileEndpoints(
+            profile_settings({}, None), {}, stack
+        )  # no config file: `local` is built in
         engine = Engine(resolved, backend, view, commands=builtin_commands(), endpoints=endpoints)
         with stack:
             engine.handle("/compare m1 -- say hi")  # no local spec: nothing started
