@@ -33,6 +33,7 @@ OVERRIDABLE = ("temperature", "max_tokens", "system", "think")
 # `a,b` inside a value (stop=["a","b"]) is not a new setting: split only before `name=`
 _NEXT_SETTING = re.compile(r",(?=\s*[A-Za-z_][\w.-]*\s*=)")
 _NAME = re.compile(r"[A-Za-z_][\w.-]*$")
+_SETTING_NEXT = re.compile(r"\s*[A-Za-z_][\w.-]*\s*=")
 
 
 class SpecError(CommandError):
@@ -121,6 +122,24 @@ def _known_sets(sets: Mapping[str, Sequence[str]]) -> str:
     if not sets:
         return "the config file defines none: add [compare.sets.NAME] models = [...]"
     return "known: " + ", ".join(f"@{name}" for name in sorted(sets))
+
+
+def split_specs(text: str) -> list[str]:
+    """`--compare a,b@temperature=0.2,max_tokens=5,c` as specs: a comma before `NAME=`
+    belongs to the settings of the spec it is in."""
+    parts, start, depth, quoted = [], 0, 0, False
+    for i, char in enumerate(text):
+        if char == '"' and (i == 0 or text[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and char in "[{":
+            depth += 1
+        elif not quoted and char in "]}":
+            depth -= 1
+        elif char == "," and not quoted and depth <= 0 and not _SETTING_NEXT.match(text, i + 1):
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [part.strip() for part in parts if part.strip()]
 
 
 def current_target(model: str) -> Target:

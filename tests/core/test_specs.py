@@ -7,7 +7,14 @@ import pytest
 from chatrepl.core.comparison import Target
 from chatrepl.core.errors import ConfigError
 from chatrepl.core.settings import from_toml, parse_sets
-from chatrepl.core.specs import SpecError, check_sets, expand, is_current, parse_spec
+from chatrepl.core.specs import (
+    SpecError,
+    check_sets,
+    expand,
+    is_current,
+    parse_spec,
+    split_specs,
+)
 
 PROFILES = ("heroku", "work")
 
@@ -129,3 +136,18 @@ def test_only_the_plain_current_model_is_the_sessions_own() -> None:
     assert is_current(Target("m", "m"), "m")
     assert not is_current(Target("m@temperature=0", "m", None, {"temperature": 0.0}), "m")
     assert not is_current(Target("work:m", "m", "work"), "m")
+
+
+@pytest.mark.parametrize(
+    ("text", "specs"),
+    [
+        ("m1,m2", ["m1", "m2"]),
+        (" m1 , m2 ,", ["m1", "m2"]),
+        ("a,b@temperature=0.2,max_tokens=5,c", ["a", "b@temperature=0.2,max_tokens=5", "c"]),
+        ('x@stop=["a","b"],y', ['x@stop=["a","b"]', "y"]),
+        ("work:m@top_p=0.5,@fast", ["work:m@top_p=0.5", "@fast"]),
+        (",", []),
+    ],
+)
+def test_a_comma_list_of_specs_splits_between_specs_only(text: str, specs: list[str]) -> None:
+    assert split_specs(text) == specs
