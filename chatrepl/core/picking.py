@@ -65,6 +65,8 @@ class Comparing:
 
         def _changed(self) -> None: ...
 
+        def reveal(self) -> None: ...
+
         def compare(
             self, targets: list[Target], question: str | None = None, *, blind: bool = False
         ) -> Comparison: ...
@@ -162,26 +164,15 @@ class Comparing:
             why = f" ({result.error})" if result.error else ""
             raise CommandError(f"{comparison.label(index)} has no reply to keep{why}")
         message = self._keep(comparison, index)
-        target = comparison.targets[index]
+        comparison.picked = index
+        for listener in list(self.pick_listeners):
+            listener(comparison, index)  # a pick is a vote: recorded before any name shows
+        if comparison.blind and not comparison.revealed:
+            self.reveal()  # a blind pick names every column, as /vote does
         if keep_model:
             self.view.info(f"kept {comparison.label(index)}'s reply; the model stays as it was")
         else:
-            self._switch_to(target)
-        comparison.picked = index
-        for listener in list(self.pick_listeners):
-            listener(comparison, index)
-        if comparison.blind and not comparison.revealed:
-            # Engine.reveal (the live view's) shows the names; until it exists, say them
-            reveal = getattr(self, "reveal", None)
-            if callable(reveal):
-                reveal()
-            else:
-                comparison.revealed = True
-                targets = comparison.targets
-                names = ", ".join(
-                    f"{comparison.letter(i)} was {t.header}" for i, t in enumerate(targets)
-                )
-                self.view.info(names)
+            self._switch_to(comparison.targets[index])
         self._changed()
         return message
 

@@ -304,3 +304,21 @@ def test_a_failed_reply_of_the_sessions_model_is_not_kept_by_moving_on(servers) 
         assert cut.text and cut.error is not None  # a partial reply, and its error
         engine.handle("next")
     assert [m["content"] for m in home.chat_requests[-1].body["messages"]] == ["next"]
+
+
+def test_a_blind_pick_is_recorded_before_it_reveals_the_names(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    seen: list[tuple[bool, int]] = []
+    engine.pick_listeners.append(lambda c, i: seen.append((c.revealed, i)))
+    with stack:
+        engine.handle("/compare --blind m1 m2 -- q")
+        comparison = engine.last_comparison
+        assert comparison is not None and comparison.blind and not comparison.revealed
+        chosen = comparison.order[0]  # whatever model sits in column A
+        engine.handle("/pick A")
+    assert seen == [(False, chosen)]  # the vote saw the columns still blind
+    assert comparison.revealed and view.of("reveal")
+    model = comparison.targets[chosen].model
+    assert view.infos[-1] == f"now using {model} (was m1)"
+    assert engine.conversation.messages[-1].content == f"{model} t=None on q"
