@@ -10,6 +10,7 @@ from pathlib import Path
 from chatrepl.adapters.paths import config_file
 from chatrepl.core.errors import ConfigError
 from chatrepl.core.settings import ConfigFile, from_toml
+from chatrepl.core.specs import check_sets
 
 
 def read_config(explicit: str | None, env: Mapping[str, str]) -> ConfigFile | None:
@@ -26,7 +27,9 @@ def read_config(explicit: str | None, env: Mapping[str, str]) -> ConfigFile | No
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc})") from None
-    return from_toml(text, path=path)
+    config = from_toml(text, path=path)
+    check_sets(config)
+    return config
 
 
 def exposed_key_warning(config: ConfigFile | None) -> str | None:

@@ -17,20 +17,31 @@ from chatrepl.app.oneshot import message_text
 from chatrepl.app.wiring import Session
 from chatrepl.core.comparison import Comparison, Target
 from chatrepl.core.errors import ConfigError, ExitStatus
+from chatrepl.core.settings import ConfigFile
 from chatrepl.ui.terminal import keyboard_echo_off
 
 
-def targets_of(value: str) -> list[Target]:
-    """The models named by `--compare m1,m2` (plain model names, for now)."""
-    names = [name.strip() for name in value.split(",") if name.strip()]
+def targets_of(value: str, config: ConfigFile | None = None) -> list[Target]:
+    """The model specs named by `--compare m1,heroku:m2@temperature=0.2,@set` (see
+    core/specs.py; the config's profiles and sets are known)."""
+    from chatrepl.core.specs import SpecError, expand, split_specs
+
+    names = split_specs(value)
     if not names:
         raise ConfigError("--compare takes models separated by commas: --compare m1,m2")
-    return [Target(name, name) for name in names]
+    try:
+        return expand(
+            names,
+            profiles=tuple(config.profiles) if config is not None else (),
+            sets=config.compare_sets if config is not None else None,
+        )
+    except SpecError as exc:
+        raise ConfigError(f"--compare: {exc}") from None
 
 
 def run_compare(session: Session) -> int:
     """Ask every model the message at once; the exit status says whether any answered."""
-    targets = targets_of(session.args.compare)
+    targets = targets_of(session.args.compare, session.config)
     text = message_text(session)
     if not text:
         raise ConfigError("nothing to send: give a message or pipe one in")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatrepl.app.screen import FILE_LOG_NOTE, Screen
 from chatrepl.app.wiring import Session
@@ -104,6 +104,7 @@ def _run(session: Session, screen: Screen) -> int:
             meter=reading.text(),
             warn=reading.warn,
             width=width,
+            comparing=_comparing(engine),
         )
         return _redacted(shown, redact)
 
@@ -125,6 +126,14 @@ def _run(session: Session, screen: Screen) -> int:
         first_class = ["model", "temperature", "max_tokens", "system"]
         return list(dict.fromkeys([*current, *KNOWN_KEYS, *first_class]))
 
+    def specs() -> list[str]:
+        from chatrepl.core.settings import BUILTIN_PROFILES
+
+        config = session.config
+        profiles = [*(config.profiles if config is not None else ()), *BUILTIN_PROFILES]
+        sets = sorted(config.compare_sets) if config is not None else []
+        return [*(f"{p}:" for p in dict.fromkeys(profiles)), *(f"@{s}" for s in sets)]
+
     def edit(text: str) -> str:
         from chatrepl.adapters.editor import TerminalEditor
 
@@ -145,6 +154,7 @@ def _run(session: Session, screen: Screen) -> int:
             secrets=secrets,
             roles=roles,
             params=params,
+            specs=specs,
             edit=edit,
             input=terminal_in,
             output=terminal_out,
@@ -318,3 +328,16 @@ def _start_warm_up(lazy: LazyEngine, session: Session, view: LazyView) -> None:
     timer = threading.Timer(0.2, warm)
     timer.daemon = True
     timer.start()
+
+
+def _comparing(engine: Any) -> int:
+    """How many models /compare on sends each message to (0: it is off)."""
+    specs = engine.compare_specs
+    if specs is None:
+        return 0
+    from chatrepl.core.errors import ChatReplError
+
+    try:
+        return len(engine.targets(specs))
+    except ChatReplError:  # e.g. the model changed to one a spec now refuses
+        return len(specs)

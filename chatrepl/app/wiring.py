@@ -99,6 +99,18 @@ def load_settings(
     return with_dialect(resolved)
 
 
+def profile_settings(
+    env: Mapping[str, str], config: ConfigFile | None
+) -> Callable[[str], Resolved]:
+    """A profile's settings as `--profile NAME` resolves them, without the flags (the
+    endpoints a comparison's `profile:model` specs ask)."""
+
+    def settings_for(profile: str) -> Resolved:
+        return load_settings(argparse.Namespace(), env, config, profile=profile)
+
+    return settings_for
+
+
 def check_dialect(resolved: Resolved) -> None:
     """A temperature or /think level the dialect refuses is a usage error at startup."""
     settings = resolved.settings
@@ -448,6 +460,9 @@ class Session:
             clock=environment.clock,
             wall_clock=environment.wall_clock,
             columns=columns,
+            endpoints=self._endpoints(),
+            profiles=tuple(config.profiles) if config is not None else (),
+            compare_sets=config.compare_sets if config is not None else None,
         )
         if self.resolved.settings.autosave:
             self.store.sweep()
@@ -462,6 +477,19 @@ class Session:
                 verb = "continuing" if self.args.resume else "loaded"
                 engine.view.info(recap(engine.conversation, verb=verb, width=columns()))
         return engine
+
+    def _endpoints(self) -> Any:
+        """Each profile's endpoint for `profile:model` specs, built when first asked."""
+        from chatrepl.app.profile_endpoints import ProfileEndpoints
+
+        environment = self.environment
+        return ProfileEndpoints(
+            profile_settings(environment.env, self.config),
+            environment.env,
+            self._stack,
+            secret=self._register_secrets,
+            spinner_to=environment.stderr if environment.stderr_isatty else None,
+        )
 
     def view(self, *, plain: bool | None = None) -> View:
         """The view for this run's stdout."""

@@ -61,6 +61,11 @@ class Comparison:
     revealed: bool = True
     picked: int | None = None  # index into targets
     turn: int = 0  # the conversation's user-turn number this comparison answers
+    # the question was typed with the comparison (`-- QUESTION`, `/compare on`), so it is
+    # not in the conversation yet: /pick adds it as the user turn; False: the last user
+    # message was asked again, and /pick replaces its reply. The engine sets it when the
+    # comparison becomes its `last_comparison` (core/picking.py).
+    asked: bool = False
 
     def __post_init__(self) -> None:
         if not self.order:

@@ -38,11 +38,13 @@ from chatrepl.core.errors import (
     TranscriptError,
 )
 from chatrepl.core.messages import Attachment, Message, RateLimits
+from chatrepl.core.picking import SETTING_FIELDS, Comparing
 from chatrepl.core.ports import (
     Backend,
     Clipboard,
     CopyReport,
     Editor,
+    Endpoints,
     Files,
     SearchIndex,
     SessionStore,
@@ -62,9 +64,10 @@ CONTINUE_PROMPT = (
 )
 
 
-class Engine(ContextWindow):
+class Engine(ContextWindow, Comparing):
     """Dispatches lines to commands or turns; keeps the conversation consistent (and,
-    with ContextWindow, inside the model's window)."""
+    with ContextWindow, inside the model's window; with Comparing, turns comparisons
+    into turns)."""
 
     def __init__(
         self,
@@ -88,6 +91,9 @@ class Engine(ContextWindow):
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         columns: Callable[[], int | None] | None = None,
+        endpoints: Endpoints | None = None,
+        profiles: Sequence[str] = (),
+        compare_sets: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self._resolved = resolved
         self.backend = backend
@@ -119,10 +125,16 @@ class Engine(ContextWindow):
         self._warned = False  # the 80 % warning is given once per conversation
         self._held = False  # the last message was held back as too big: /retry sends it
         self._was_held = False
-        self.last_comparison: Comparison | None = None  # what /pick and /vote act on
+        self._compared_tail: tuple[int, Message | None] | None = None
+        self.last_comparison = None  # what /pick and /vote act on (see Comparing)
         # called with (comparison, target index) when a reply is picked: a pick is a vote
         self.pick_listeners: list[Callable[[Comparison, int], None]] = []
         self.rng = random.Random()  # blind orders; tests seed their own
+        self.endpoints = endpoints  # a profile's endpoint, for `profile:model` specs
+        self.profiles = tuple(profiles)  # the config's profiles (a spec's `name:`)
+        self.compare_sets = dict(compare_sets or {})  # [compare.sets.NAME]
+        self.compare_specs: tuple[str, ...] | None = None  # /compare on SPECS
+        self.compare_blind = False
 
     # --- state ----------------------------------------------------------------
 
@@ -497,6 +509,8 @@ class Engine(ContextWindow):
         except ChatReplError as exc:
             self.view.error(str(exc))
             return Outcome(error=exc)
+        if self.compare_specs is not None and editing is None:
+            return self._compare_turn(parsed.text, line)
         try:
             return self.send(parsed.text, replacing=None if editing is None else editing[0])
         except ChatReplError as exc:
@@ -520,6 +534,7 @@ class Engine(ContextWindow):
         staged = [*self._pending, *mentioned.staged]
         history = self._conversation.messages
         self._check_images(staged, history if replacing is None else history[:replacing])
+        self._settle()  # a comparison not picked from keeps the session model's reply
         for skipped in mentioned.skipped:
             self.view.info(f"skipped {skipped}")
         content = files_rules.compose(text, staged)
@@ -688,15 +703,38 @@ class Engine(ContextWindow):
     # --- comparison targets (core/specs.py turns what the user typed into them) ----
 
     def backend_for(self, target: Target) -> Backend:
-        """The backend that serves `target`: its profile's endpoint, or the session's."""
-        if target.profile is None:
+        """The backend that serves `target`: its profile's endpoint (its own pooled
+        connection, built on first use), or the session's."""
+        if target.profile is None or target.profile == self.settings.profile:
             return self.backend
-        raise CommandError(f"{target.spec}: comparing across endpoints is not wired yet")
+        if self.endpoints is None:
+            raise CommandError(f"{target.spec}: this session has no other endpoints")
+        return self.endpoints(target.profile).backend
 
     def payload_for(self, target: Target, conversation: Conversation) -> dict[str, Any]:
         """The streamed request body for `target`: the session's settings, its model and
-        overrides (setting names from the settings table) applied."""
-        settings = replace(self.settings, model=target.model, stream=True, **target.overrides)
+        overrides (setting names from the settings table; any other is a request
+        parameter) applied."""
+        fields = {k: v for k, v in target.overrides.items() if k in SETTING_FIELDS}
+        params = {k: v for k, v in target.overrides.items() if k not in SETTING_FIELDS}
+        model = target.model
+        settings = self.settings
+        if target.profile is not None and target.profile != settings.profile:
+            if self.endpoints is None:
+                raise CommandError(f"{target.spec}: this session has no other endpoints")
+            other = self.endpoints(target.profile).settings
+            model = model or other.model or ""
+            settings = replace(settings, dialect=other.dialect)
+        if not model:
+            raise CommandError(f"{target.spec}: no model named (PROFILE:MODEL)")
+        if params:
+            fields["params"] = {**(settings.params or {}), **params}
+        settings = replace(settings, model=model, stream=True, **fields)
+        problem = temperature_problem(settings.dialect, settings.temperature) or think_problem(
+            settings.dialect, settings.think
+        )
+        if problem:
+            raise CommandError(f"{target.spec}: {problem}")
         return conversation.payload(settings, image_url=self.image_url)
 
     # --- one turn -------------------------------------------------------------

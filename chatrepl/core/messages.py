@@ -75,6 +75,27 @@ ImageUrl = Callable[[Attachment], str]  # an image attachment -> its data: URL
 
 
 @dataclass(frozen=True, slots=True)
+class Alternative:
+    """One reply a comparison got for this turn, kept beside the one that was chosen.
+
+    `spec` is what the user typed; `settings` the settings that column overrode
+    (temperature, max_tokens, a request parameter...); `error` its one-line failure.
+    Exactly the `picked` one is the message's own content (None picked: the turn's
+    reply was kept without a /pick).
+    """
+
+    spec: str
+    model: str
+    content: str = ""
+    profile: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    reasoning: str = ""
+    stats: TurnStats | None = None
+    error: str | None = None
+    picked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One chat message. `reasoning`, `stats` and `attachments` are ours: never sent as
     they are (an image attachment becomes an `image_url` content part)."""
@@ -84,6 +105,8 @@ class Message:
     reasoning: str = ""
     stats: TurnStats | None = None
     attachments: tuple[Attachment, ...] = ()
+    # every reply a comparison got for this turn (an assistant message's), the kept one too
+    alternatives: tuple[Alternative, ...] = ()
 
     @property
     def images(self) -> tuple[Attachment, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -11,6 +11,7 @@ from chatrepl.core.comparison import Comparison
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.messages import Attachment, ReasoningDelta, StreamEvent, TextDelta, TurnStats
 from chatrepl.core.reply import CompareResult
+from chatrepl.core.settings import Settings
 from chatrepl.core.transcript import SessionInfo, Transcript
 
 if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
@@ -29,6 +30,20 @@ class Backend(Protocol):
     def list_models(self) -> list[str]:
         """Model ids the endpoint offers."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Another endpoint a comparison asks (a profile's): its own pooled backend and the
+    profile's settings (url, dialect, model; never shown with its key)."""
+
+    backend: Backend
+    settings: Settings
+
+
+# a profile's name -> its endpoint, built (a local server started) on first use; the
+# app wires it, so the core never builds an adapter. Raises ChatReplError (one line).
+Endpoints = Callable[[str], Endpoint]
 
 
 class View(Protocol):

@@ -577,7 +577,7 @@ SETTINGS: tuple[SettingSpec, ...] = tuple(
 )
 SPECS: Mapping[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
 PARSERS: Mapping[str, Callable[[Any], Any]] = {s.name: s.parse for s in SETTINGS if s.config}
-CONFIG_KEYS = (*PARSERS, "profile", "profiles", "roles", "models", "prices")
+CONFIG_KEYS = (*PARSERS, "profile", "profiles", "roles", "models", "prices", "compare")
 ROLE_KEYS = ("system", "model", "temperature", "max_tokens", "params")
 SETTING_NAMES = tuple(spec.name for spec in SETTINGS)
 SHOWN_SETTINGS = tuple(spec.name for spec in SETTINGS if spec.shown)
@@ -678,6 +678,8 @@ class ConfigFile:
     windows: Mapping[str, int] = field(default_factory=dict)  # [models."NAME"] context
     prices: Mapping[str, Price] = field(default_factory=dict)  # [prices."NAME"]
     path: str = ""
+    # [compare.sets.NAME] models = [...]: what `/compare @NAME` compares
+    compare_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def role(self, name: str) -> Layer:
         """The named role's layer, or a ConfigError naming the closest one."""
@@ -803,6 +805,34 @@ def _roles(table: Any, *, path: str) -> dict[str, Layer]:
     return roles
 
 
+def parse_sets(table: Any) -> dict[str, tuple[str, ...]]:
+    """The config's `[compare.sets.NAME]` tables (`models = ["a", "b@temperature=0"]`);
+    ValueError names the set at fault. Each spec's syntax is core/specs.py's (check_sets),
+    checked once the config's profiles are known."""
+    if not isinstance(table, dict):
+        raise ValueError("[compare] must be a table with [compare.sets.NAME] tables")
+    unknown = [k for k in table if k != "sets"]
+    if unknown:
+        raise ValueError(f"unknown key 'compare.{unknown[0]}' (only [compare.sets.NAME])")
+    sets = table.get("sets", {})
+    if not isinstance(sets, dict):
+        raise ValueError("'compare.sets' must be a table like [compare.sets.NAME]")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, body in sets.items():
+        where = f"[compare.sets.{name}]"
+        if not isinstance(body, dict) or set(body) != {"models"}:
+            raise ValueError(f'{where} must hold models = ["MODEL", "PROFILE:MODEL", …]')
+        models = body["models"]
+        if (
+            not isinstance(models, list)
+            or not models
+            or not all(isinstance(m, str) and m.strip() and " " not in m.strip() for m in models)
+        ):
+            raise ValueError(f"{where} models must be a non-empty list of model specs")
+        out[name] = tuple(m.strip() for m in models)
+    return out
+
+
 def from_toml(text: str, *, path: str) -> ConfigFile:
     """Parse and validate a config file; every error names the file and the key."""
     import tomllib  # only when a config file exists: keeps startup fast
@@ -815,6 +845,7 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
     roles = _roles(data.pop("roles", {}), path=path)
     windows: dict[str, int] = {}
     prices: dict[str, Price] = {}
+    compare_sets: dict[str, tuple[str, ...]] = {}
     try:
         if "models" in data:
             from chatrepl.core.context import parse_windows
@@ -824,6 +855,8 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
             from chatrepl.core.pricing import parse_prices
 
             prices = parse_prices(data.pop("prices"))
+        if "compare" in data:
+            compare_sets = parse_sets(data.pop("compare"))
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     default_profile = data.pop("profile", None)
@@ -838,7 +871,7 @@ def from_toml(text: str, *, path: str) -> ConfigFile:
             raise ConfigError(f"{path}: 'profiles.{name}' must be a table [profiles.{name}]")
         values = _validate_table(table, path=path, where=f"profiles.{name}.")
         profiles[name] = Layer(f"config {path} [profiles.{name}]", {**values, "profile": name})
-    config = ConfigFile(base, profiles, default_profile, roles, windows, prices, path=path)
+    config = ConfigFile(base, profiles, default_profile, roles, windows, prices, path, compare_sets)
     for layer in (base, *profiles.values()):
         role = layer.values.get("role")
         if role is not None and role not in roles:

@@ -13,7 +13,9 @@ A message is an OpenAI chat message (`role`, `content`) plus chatrepl's own keys
 `reasoning`, `stats` and `attachments`, which are never sent to the API as they are.
 The API key is not a setting a transcript can hold: only `SETTING_KEYS` are written.
 
-Version 2 adds optional keys only: a message's `attachments` (path, size, sha256,
+Version 2 adds optional keys only: a message's `alternatives` (every reply a comparison
+got for that turn: spec, model, profile, the settings it overrode, content, reasoning,
+stats, error, and `picked` on the one the message holds), its `attachments` (path, size, sha256,
 media type; a text file's content is in the message's text, an image's bytes are in
 the sessions' content-addressed image folder), `stats.params`, `stats.usage.cached_tokens`,
 and the header's `name`, `parent` (the session this one was forked from), `kind`
@@ -36,7 +38,15 @@ from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import TranscriptError
-from chatrepl.core.messages import Attachment, Compaction, ImageUrl, Message, TurnStats, Usage
+from chatrepl.core.messages import (
+    Alternative,
+    Attachment,
+    Compaction,
+    ImageUrl,
+    Message,
+    TurnStats,
+    Usage,
+)
 from chatrepl.core.params import KNOWN_KEYS
 from chatrepl.core.settings import SPECS, STORED_SETTINGS, Settings
 from chatrepl.core.text import repair
@@ -174,6 +184,27 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         data["attachments"] = [
             {key: getattr(a, key) for key, _ in _ATTACHMENT_FIELDS} for a in message.attachments
         ]
+    if message.alternatives:
+        data["alternatives"] = [alternative_to_dict(a) for a in message.alternatives]
+    return data
+
+
+def alternative_to_dict(alternative: Alternative) -> dict[str, Any]:
+    """One comparison column of a turn as a JSON object (unset values left out)."""
+    data: dict[str, Any] = {"spec": alternative.spec, "model": alternative.model}
+    if alternative.profile is not None:
+        data["profile"] = alternative.profile
+    if alternative.settings:
+        data["settings"] = dict(alternative.settings)
+    data["content"] = alternative.content
+    if alternative.reasoning:
+        data["reasoning"] = alternative.reasoning
+    if alternative.stats is not None:
+        data["stats"] = stats_to_dict(alternative.stats)
+    if alternative.error is not None:
+        data["error"] = alternative.error
+    if alternative.picked:
+        data["picked"] = True
     return data
 
 
@@ -328,6 +359,7 @@ def to_markdown(conversation: Conversation, settings: Mapping[str, Any]) -> str:
             for i, line in enumerate(system.split("\n"))
         ] + [""]
     raw = [m.content for m in conversation.messages] + preamble
+    raw += [a.content for m in conversation.messages for a in m.alternatives]
     boundary = _boundary(raw)
     out = ["---", f"format: {_json(FORMAT)}", f"version: {VERSION}", f"boundary: {_json(boundary)}"]
     out += [f"{k}: {_json(v)}" for k, v in _settings_block(settings).items()]
@@ -339,6 +371,7 @@ def to_markdown(conversation: Conversation, settings: Mapping[str, Any]) -> str:
     for message in conversation.messages:
         meta = message_to_dict(message)
         del meta["content"]
+        meta.pop("alternatives", None)  # each under its own heading, below the message
         heading: str = message.role
         if message.stats is not None and message.stats.model:
             heading += f" · {_one_line(message.stats.model)}"
@@ -346,6 +379,15 @@ def to_markdown(conversation: Conversation, settings: Mapping[str, Any]) -> str:
             f"<!-- chatrepl:{boundary} {_marker_json(meta)} -->\n"
             f"## {heading}\n\n{message.content}\n\n"
         )
+        for n, alternative in enumerate(message.alternatives, 1):
+            alt = alternative_to_dict(alternative)
+            del alt["content"]
+            picked = " · picked" if alternative.picked else ""
+            parts.append(
+                f"<!-- chatrepl:{boundary} alt {_marker_json(alt)} -->\n"
+                f"### alternative {n} · {_one_line(alternative.spec)}{picked}\n\n"
+                f"{alternative.content}\n\n"
+            )
     return "".join(parts)
 
 
@@ -375,8 +417,10 @@ def _from_markdown(text: str, upgrades: Mapping[int, Upgrade]) -> Transcript:
     if not isinstance(boundary, str):
         raise _Bad("front matter 'boundary' must be a string")
     body = "\n".join(lines[end + 1 :])
-    markers = list(re.finditer(rf"^<!-- chatrepl:{re.escape(boundary)} (.*) -->$", body, re.M))
-    messages = []
+    markers = list(
+        re.finditer(rf"^<!-- chatrepl:{re.escape(boundary)} (alt )?(.*) -->$", body, re.M)
+    )
+    messages: list[dict[str, Any]] = []
     for i, match in enumerate(markers):
         stop = markers[i + 1].start() if i + 1 < len(markers) else len(body)
         chunk = body[match.end() + 1 : stop]
@@ -384,11 +428,16 @@ def _from_markdown(text: str, upgrades: Mapping[int, Upgrade]) -> Transcript:
         rest = rest.removeprefix("\n")
         content = rest[:-2] if rest.endswith("\n\n") else rest.removesuffix("\n")
         try:
-            meta = json.loads(match.group(1))
+            meta = json.loads(match.group(2))
         except json.JSONDecodeError:
             raise _Bad(f"message {i + 1}: its marker comment is not valid JSON") from None
         if not isinstance(meta, dict):
             raise _Bad(f"message {i + 1}: its marker comment is not a JSON object")
+        if match.group(1):  # an alternative of the message above it
+            if not messages:
+                raise _Bad("an alternative comes before any message")
+            messages[-1].setdefault("alternatives", []).append({**meta, "content": content})
+            continue
         messages.append({**meta, "content": content})
     doc = {k: v for k, v in front.items() if k != "boundary" and k not in SETTING_KEYS}
     doc["settings"] = {k: front.get(k) for k in SETTING_KEYS}
@@ -470,7 +519,37 @@ def _message(data: Any, number: int) -> Message:
     reasoning = _typed(data.get("reasoning", ""), str, f"{where}: reasoning")
     stats = _stats(data["stats"], where) if data.get("stats") is not None else None
     attachments = _attachments(data["attachments"], where) if data.get("attachments") else ()
-    return Message(role, content, reasoning, stats, attachments)
+    found = data.get("alternatives")
+    alternatives = _alternatives(found, where) if found else ()
+    return Message(role, content, reasoning, stats, attachments, alternatives)
+
+
+def _alternatives(data: Any, where: str) -> tuple[Alternative, ...]:
+    if not isinstance(data, list):
+        raise _Bad(f"{where}: 'alternatives' must be a list")
+    out = []
+    for n, item in enumerate(data, 1):
+        here = f"{where}: alternative {n}"
+        if not isinstance(item, dict):
+            raise _Bad(f"{here} is not an object")
+        settings = item.get("settings") or {}
+        if not isinstance(settings, dict):
+            raise _Bad(f"{here}: settings must be an object")
+        profile, error = item.get("profile"), item.get("error")
+        out.append(
+            Alternative(
+                spec=_typed(item.get("spec"), str, f"{here}: spec"),
+                model=_typed(item.get("model"), str, f"{here}: model"),
+                content=_typed(item.get("content", ""), str, f"{here}: content"),
+                profile=None if profile is None else _typed(profile, str, f"{here}: profile"),
+                settings=settings,
+                reasoning=_typed(item.get("reasoning", ""), str, f"{here}: reasoning"),
+                stats=_stats(item["stats"], here) if item.get("stats") is not None else None,
+                error=None if error is None else _typed(error, str, f"{here}: error"),
+                picked=_typed(item.get("picked", False), bool, f"{here}: picked"),
+            )
+        )
+    return tuple(out)
 
 
 def _forks(data: Any, prefix: int, where: str) -> dict[int, Fork]:

@@ -71,12 +71,14 @@ class ChatCompleter(Completer):
         *,
         roles: Callable[[], list[str]] = list,
         params: Callable[[], list[str]] = list,
+        specs: Callable[[], list[str]] = list,
     ) -> None:
         # A callable lets the command list grow once the engine has loaded.
         self._commands = commands if callable(commands) else (lambda fixed=list(commands): fixed)
         self._models = models
         self._roles = roles
         self._params = params
+        self._specs = specs  # `profile:` and `@set` words a model spec may start with
         self._paths = PathCompleter(expanduser=True)
 
     def _path_words(self, word: str, complete_event: CompleteEvent):  # type: ignore[no-untyped-def]
@@ -91,6 +93,19 @@ class ChatCompleter(Completer):
                     display_meta=found.display_meta,
                 )
             yield found
+
+    def _spec_words(self, word: str):  # type: ignore[no-untyped-def]
+        """A model, `profile:` then a model, or `@set` (words after /compare)."""
+        prefixes = self._specs()
+        head, colon, rest = word.partition(":")
+        if colon and f"{head}:" in prefixes:
+            for model in self._models():
+                if model.startswith(rest):
+                    yield Completion(f"{head}:{model}", -len(word))
+            return
+        for candidate in [*self._models(), *prefixes]:
+            if candidate.startswith(word):
+                yield Completion(candidate, -len(word))
 
     def get_completions(self, document: Document, complete_event: CompleteEvent):  # type: ignore[no-untyped-def]
         """Yield completions for the text before the cursor."""
@@ -121,6 +136,8 @@ class ChatCompleter(Completer):
             for model in self._models():
                 if model.startswith(word):
                     yield Completion(model, -len(word))
+        elif command.completes == "specs":
+            yield from self._spec_words(arg.rsplit(" ", 1)[-1])
         elif command.completes == "commands":
             for other in commands:
                 if other.name.startswith(arg):
@@ -215,6 +232,7 @@ class PromptReader:
         secrets: Callable[[], Iterable[str]] = tuple,
         roles: Callable[[], list[str]] = list,
         params: Callable[[], list[str]] = list,
+        specs: Callable[[], list[str]] = list,
         edit: Edit | None = None,
         input: Input | None = None,
         output: Output | None = None,
@@ -224,7 +242,7 @@ class PromptReader:
         self._input, self._output = input, output
         self._session: PromptSession[str] = PromptSession(
             history=history,
-            completer=ChatCompleter(commands, models, roles=roles, params=params),
+            completer=ChatCompleter(commands, models, roles=roles, params=params, specs=specs),
             complete_while_typing=True,
             key_bindings=_key_bindings(edit),
             bottom_toolbar=lambda: toolbar(),

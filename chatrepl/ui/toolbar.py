@@ -45,15 +45,16 @@ def _width(text: str) -> int:
 # turns there are matter most after it.
 _DROP_ORDER = {
     "meter": 1,
-    "attached": 2,
-    "turns": 3,
-    "help": 4,
-    "name": 5,
-    "role": 6,
-    "host": 7,
-    "params": 8,
-    "temperature": 9,
-    "max_tokens": 10,
+    "comparing": 2,  # every message goes to several models: never a surprise
+    "attached": 3,
+    "turns": 4,
+    "help": 5,
+    "name": 6,
+    "role": 7,
+    "host": 8,
+    "params": 9,
+    "temperature": 10,
+    "max_tokens": 11,
 }
 # before the turn count or /help would go, the meter shrinks to its percentage
 _SHORT_METER_FIRST = _DROP_ORDER["help"]
@@ -69,9 +70,11 @@ def toolbar_text(
     meter: str | None = None,
     warn: bool = False,
     width: int | None = None,
+    comparing: int = 0,
 ) -> Toolbar:
     """The bottom toolbar: what the next message will be sent with, and how full the
-    context window is (`meter`, right after the model; amber when `warn`).
+    context window is (`meter`, right after the model; amber when `warn`); with
+    `comparing`, that /compare on sends every message to that many models.
 
     Given the terminal's `width`, the parts that matter least are left out until the
     rest fits, whole: a terminal would cut the line at its edge, mid-word.
@@ -85,6 +88,8 @@ def toolbar_text(
     parts: list[tuple[str, str]] = []  # (kind, text), in the order they are shown
     if meter is not None:
         parts.append(("meter", meter))
+    if comparing:
+        parts.append(("comparing", f"compare on ({comparing})"))
     if settings.role:
         parts.append(("role", f"role {settings.role}"))
     parts += [

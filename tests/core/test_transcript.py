@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from chatrepl.core.branches import Branch, Fork
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import TranscriptError
-from chatrepl.core.messages import Attachment, Compaction, Message, TurnStats, Usage
+from chatrepl.core.messages import Alternative, Attachment, Compaction, Message, TurnStats, Usage
 from chatrepl.core.params import GENERIC, RESERVED_KEYS
 from chatrepl.core.settings import Secret, Settings
 from chatrepl.core.transcript import (
@@ -100,6 +100,66 @@ def test_round_trip_keeps_messages_stats_and_settings(writer) -> None:
     assert loaded.conversation == CONVERSATION
     assert loaded.settings == SETTINGS
     assert not loaded.torn_tail
+
+
+# a turn answered by a comparison: both columns kept, the second picked, one failed
+COMPARED = Conversation(
+    [
+        Message("user", "Which is faster?"),
+        Message(
+            "assistant",
+            "B's answer\n\n### alternative 9 · fake heading",
+            stats=STATS,
+            alternatives=(
+                Alternative(
+                    "gpt-x@temperature=0.2",
+                    "gpt-x",
+                    "A's answer",
+                    settings={"temperature": 0.2, "top_p": 0.5},
+                    stats=TurnStats(model="gpt-x", temperature=0.2),
+                ),
+                Alternative(
+                    "work:claude",
+                    "claude",
+                    "B's answer\n\n### alternative 9 · fake heading",
+                    profile="work",
+                    stats=STATS,
+                    picked=True,
+                ),
+                Alternative("nope", "nope", error="HTTP 404: model not found"),
+            ),
+        ),
+        Message("user", "thanks"),
+    ]
+)
+
+
+@pytest.mark.parametrize("writer", WRITERS.values(), ids=WRITERS.keys())
+def test_round_trip_keeps_every_alternative_of_a_compared_turn(writer) -> None:
+    loaded = loads(writer(COMPARED, SETTINGS), name="t").conversation
+    assert loaded == COMPARED
+    kept = loaded.messages[1].alternatives
+    assert [a.picked for a in kept] == [False, True, False]
+    assert kept[0].settings == {"temperature": 0.2, "top_p": 0.5}
+    assert kept[2].error == "HTTP 404: model not found" and kept[1].profile == "work"
+
+
+def test_markdown_shows_alternatives_under_their_turn() -> None:
+    text = to_markdown(COMPARED, {})
+    reply = text.index("## assistant · gpt-x")
+    first = text.index("### alternative 1 · gpt-x@temperature=0.2")
+    second = text.index("### alternative 2 · work:claude · picked")
+    assert reply < first < second < text.index("### alternative 3 · nope") < text.index("thanks")
+    assert "A's answer" in text[first:second]
+    # the conversation as sent holds only the kept reply, never the other columns
+    assert [m["content"] for m in COMPARED.payload(Settings())["messages"]][1].startswith("B's")
+
+
+def test_a_bad_alternative_is_one_line() -> None:
+    doc = json.loads(dumps(COMPARED, {}))
+    doc["messages"][1]["alternatives"][0]["picked"] = "yes"
+    with pytest.raises(TranscriptError, match=r"message 2: alternative 1: picked must be true or"):
+        loads(json.dumps(doc), name="t")
 
 
 @pytest.mark.parametrize("writer", WRITERS.values(), ids=WRITERS.keys())
@@ -534,6 +594,18 @@ ATTACHMENT = st.builds(
     media_type=st.sampled_from(["text/plain", "text/x-python", "image/png", "image/webp"]),
     data=st.none() | st.binary(max_size=8),  # never written: equality ignores it
 )
+ALTERNATIVE = st.builds(
+    Alternative,
+    spec=NAME,
+    model=NAME,
+    content=TEXT,
+    profile=st.none() | NAME,
+    settings=st.dictionaries(PARAM_NAME, JSON, max_size=3),
+    reasoning=st.just("") | TEXT,
+    stats=st.none() | STATS_ST,
+    error=st.none() | NAME,
+    picked=st.booleans(),
+)
 MESSAGE = st.builds(
     Message,
     role=st.sampled_from(["user", "assistant", "system"]),
@@ -541,6 +613,7 @@ MESSAGE = st.builds(
     reasoning=st.just("") | TEXT,
     stats=st.none() | STATS_ST,
     attachments=st.lists(ATTACHMENT, max_size=2).map(tuple),
+    alternatives=st.lists(ALTERNATIVE, max_size=3).map(tuple),
 )
 
 

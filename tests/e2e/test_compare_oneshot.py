@@ -91,3 +91,29 @@ def test_ctrl_c_in_a_terminal_keeps_every_partial_and_exits_130(
     for reply in held.values():
         reply.release.set()
     assert "Traceback" not in screen
+
+
+def test_one_shot_takes_specs_with_their_settings(fake_server: FakeServer) -> None:
+    argv = ["--compare", "m1@temperature=0.2,max_tokens=5,m1@temperature=0.9", "--json", "hi"]
+    run = Run(argv, environment(fake_server))
+    assert run.status == ExitStatus.OK
+    cold, warm = json.loads(run.out)["replies"]
+    assert (cold["spec"], cold["settings"]) == (
+        "m1@temperature=0.2,max_tokens=5",
+        {
+            "temperature": 0.2,
+            "max_tokens": 5,
+        },
+    )
+    assert warm["settings"] == {"temperature": 0.9}
+    sent = sorted(
+        (r.body["temperature"], r.body.get("max_tokens")) for r in fake_server.chat_requests
+    )
+    assert sent == [(0.2, 5), (0.9, None)]
+
+
+def test_one_shot_refuses_a_bad_spec_in_one_line(fake_server: FakeServer) -> None:
+    run = Run(["--compare", "m1,m2@temperature=7", "hi"], environment(fake_server))
+    assert run.status == ExitStatus.USAGE
+    assert "--compare: m2@temperature=7: temperature must be a number from 0 to 2" in run.err
+    assert run.err.count("\n") == 1 and fake_server.chat_requests == []

@@ -97,11 +97,12 @@ def test_help_at_sixty_columns_groups_aliases_and_lists_the_keys(
         assert any(line.startswith(key) for line in keys), key
     # prose wraps in its column, under its first line (here: /retry's help)
     raw = screen.split("\n")
-    row = next(n for n, line in enumerate(lines) if line.startswith("/retry, /r resend"))
+    row = next(n for n, line in enumerate(lines) if line.startswith("/retry, /r [MODEL] resend"))
     start = raw[row].index("resend")
-    assert raw[row + 1][:start].strip() == "" and raw[row + 1][start] != " "
-    assert (lines[row] + " " + lines[row + 1]).endswith(
-        "resend the last message, replacing its reply"
+    for below in raw[row + 1 : row + 3]:
+        assert below[:start].strip() == "" and below[start] != " "
+    assert " ".join(lines[row : row + 3]).endswith(
+        "resend the last message, replacing its reply (with MODEL: both, side by side)"
     )
     assert screen.count("…") == 1 and "json, …)" in screen  # the /set help's own, no cut
     assert [line for line in screen.split("\n") if len(line) >= 60] == []

@@ -46,7 +46,9 @@ def test_command_names_complete(text: str, expected: list[str]) -> None:
 
 def test_command_completion_shows_its_help() -> None:
     metas = dict(complete("/retr"))
-    assert metas == {"/retry": "resend the last message, replacing its reply"}
+    assert metas == {
+        "/retry": "resend the last message, replacing its reply (with MODEL: both, side by side)"
+    }
 
 
 def test_model_names_complete_after_model() -> None:
@@ -402,3 +404,30 @@ def test_the_keys_help_lists_are_the_keys_the_prompt_binds() -> None:
     named = {name for name, _ in KEYS}
     assert ("escape", "c-m") in bound and "Esc Enter, Alt-Enter" in named
     assert ("c-x", "c-e") in bound and "Ctrl-X Ctrl-E" in named
+
+
+def test_compare_completes_models_profiles_and_sets() -> None:
+    completer = ChatCompleter(
+        builtin_commands(), lambda: MODELS, specs=lambda: ["heroku:", "local:", "@rivals"]
+    )
+
+    def words(text: str) -> list[str]:
+        found = completer.get_completions(Document(text, len(text)), CompleteEvent(True))
+        return [c.text for c in found]
+
+    assert words("/compare gpt-4o-mini cl") == ["claude-4-5-haiku", "claude-4-5-sonnet"]
+    assert words("/compare he") == ["heroku:"]
+    assert words("/compare heroku:claude-4-5-s") == ["heroku:claude-4-5-sonnet"]
+    assert words("/compare @r") == ["@rivals"]
+    assert words("/retry lo") == ["local:"]
+    assert words("/model he") == []  # /model takes a model, not a spec
+
+
+def test_the_toolbar_says_when_every_message_is_compared() -> None:
+    from chatrepl.core.settings import Settings
+    from chatrepl.ui.toolbar import toolbar_text
+
+    settings = Settings(model="m", url="https://h.example")
+    assert "compare on" not in str(toolbar_text(settings, 1))
+    shown = str(toolbar_text(settings, 1, comparing=3, width=40))
+    assert shown.startswith(" m · compare on (3) · ")  # kept while less important parts go

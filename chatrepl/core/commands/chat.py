@@ -124,6 +124,14 @@ def _undo(ctx: CommandContext, args: str) -> None:
 
 
 def _retry(ctx: CommandContext, args: str) -> Outcome:
+    if args.strip():
+        # /retry MODEL: the last message asked again of the session's model and MODEL,
+        # side by side; the reply in the history stays until /pick keeps another
+        words = args.split()
+        if len(words) != 1:
+            raise CommandError("usage: /retry [MODEL]")
+        ctx.compare(ctx.targets(words), None)
+        return Outcome()
     return ctx.retry()
 
 
@@ -147,7 +155,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("settings", _settings, "every setting and where it came from", aliases=("config",)),
     Command("clear", _clear, "start a new conversation", aliases=("new",)),
     Command("undo", _undo, "drop the last exchange"),
-    Command("retry", _retry, "resend the last message, replacing its reply", aliases=("r",)),
+    Command(
+        "retry",
+        _retry,
+        "resend the last message, replacing its reply (with MODEL: both, side by side)",
+        "[MODEL]",
+        ("r",),
+        "specs",
+    ),
 )
 # listed last in /help
 EXIT_COMMANDS: tuple[Command, ...] = (

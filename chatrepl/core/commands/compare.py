@@ -1,32 +1,68 @@
-"""/compare: the same question to several models, answers side by side."""
+"""/compare and /pick: several models (specs: `profile:model@setting=value`, `@set`) on
+the same question, side by side, and keeping the best reply."""
 
 from __future__ import annotations
 
+import re
+
 from chatrepl.core.commands.registry import Command, CommandContext
-from chatrepl.core.comparison import Target
 from chatrepl.core.errors import CommandError
+
+_DASHES = re.compile(r"(?:^|\s)--(?:\s|$)")  # the `--` word before the question
+USAGE = "usage: /compare [--blind] SPEC... [-- QUESTION] | /compare on SPEC... | /compare off"
 
 
 def _compare(ctx: CommandContext, args: str) -> None:
-    names, dashes, question = args.partition("--")
-    models = names.split()
-    if not models:
-        raise CommandError("usage: /compare MODEL [MODEL...] [-- QUESTION]")
-    current = ctx.settings.model
-    if len(models) == 1 and current and current != models[0]:
-        models.insert(0, current)  # `/compare other` means: mine against that one
-    # plain model names for now: the model-spec parser (core/specs.py) replaces this
-    targets = [Target(model, model) for model in models]
-    ctx.compare(targets, question.strip() or None if dashes else None)
+    split = _DASHES.search(args)
+    dashes = split is not None
+    names = args[: split.start()] if split else args
+    question = args[split.end() :] if split else ""
+    words = names.split()
+    blind = "--blind" in words
+    words = [w for w in words if w != "--blind"]
+    if words[:1] == ["off"] and len(words) == 1 and not dashes:
+        ctx.compare_mode(None)
+        return
+    if words[:1] == ["on"]:
+        if dashes:
+            raise CommandError("/compare on takes models, not a question: /compare on M1 M2")
+        if len(words) == 1:
+            raise CommandError("usage: /compare on SPEC... (then /compare off)")
+        ctx.compare_mode(words[1:], blind=blind)
+        return
+    if not words:
+        if ctx.compare_specs is not None:
+            ctx.view.info(f"comparing every message on {' '.join(ctx.compare_specs)}")
+            return
+        raise CommandError(USAGE)
+    targets = ctx.targets(words)
+    if dashes and not question.strip():
+        raise CommandError("nothing after --: /compare MODEL... -- QUESTION")
+    ctx.compare(targets, question.strip() if dashes else None, blind=blind)
+
+
+def _pick(ctx: CommandContext, args: str) -> None:
+    words = args.split()
+    keep = "--keep-model" in words
+    words = [w for w in words if w != "--keep-model"]
+    if len(words) != 1:
+        raise CommandError("usage: /pick N|LETTER|MODEL [--keep-model]")
+    ctx.pick(words[0], keep_model=keep)
 
 
 COMMANDS: tuple[Command, ...] = (
     Command(
         "compare",
         _compare,
-        "ask several models the same thing, side by side",
-        "MODEL... [-- QUESTION]",
+        "ask several models the same thing, side by side (on/off: every message)",
+        "[--blind] SPEC... [-- QUESTION] | on SPEC... | off",
         ("cmp",),
-        "models",
+        "specs",
+    ),
+    Command(
+        "pick",
+        _pick,
+        "keep that comparison reply and go on with its model",
+        "N|LETTER|MODEL [--keep-model]",
     ),
 )

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
     from chatrepl.core.branches import BranchRow
     from chatrepl.core.comparison import Comparison, Target
     from chatrepl.core.context import Reading, Window
-    from chatrepl.core.messages import Attachment, Compaction
+    from chatrepl.core.messages import Attachment, Compaction, Message
     from chatrepl.core.ports import CopyReport, SearchIndex
     from chatrepl.core.pricing import Price, UsageRow
     from chatrepl.core.search import Hit, SearchQuery
@@ -110,6 +110,23 @@ class CommandContext(Protocol):
 
     def reveal(self) -> None:
         """Show which model gave which reply of the last blind comparison."""
+        ...
+
+    def targets(self, words: Sequence[str]) -> list[Target]:
+        """Model specs as Targets (one alone is compared with the session's model)."""
+        ...
+
+    def compare_mode(self, specs: Sequence[str] | None, *, blind: bool = False) -> None:
+        """Compare every following message on these specs (None: stop)."""
+        ...
+
+    @property
+    def compare_specs(self) -> tuple[str, ...] | None:
+        """The specs /compare on compares every message on, if it is on."""
+        ...
+
+    def pick(self, name: str, *, keep_model: bool = False) -> Message:
+        """Keep one reply of the last comparison as the turn's."""
         ...
 
     def continue_reply(self) -> Outcome:
@@ -213,7 +230,8 @@ class CommandContext(Protocol):
 Handler = Callable[[CommandContext, str], "Outcome | None"]
 # what Tab completes after the command: "paths" is one path (spaces allowed), "files"
 # several (the last word), "roles" and "params" names from the config and the table
-Completes = Literal["models", "paths", "files", "commands", "roles", "params"] | None
+# "specs" several model specs: models, `profile:` names and `@set` names
+Completes = Literal["models", "specs", "paths", "files", "commands", "roles", "params"] | None
 
 
 @dataclass(frozen=True, slots=True)
