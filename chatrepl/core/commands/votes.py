@@ -76,8 +76,8 @@ def cast(ctx: CommandContext, comparison: Comparison, outcome: str, *, via: str)
 
 def _reveal(ctx: CommandContext, comparison: Comparison) -> None:
     """Show the names behind the labels: the engine's reveal once it has one."""
-    reveal = getattr(ctx, "reveal", None)
-    if callable(reveal):
+    reveal = getattr(ctx, "reveal", None)  # Engine.reveal() reveals the last comparison
+    if callable(reveal) and ctx.last_comparison is comparison:
         reveal()
         return
     # until the live view's Engine.reveal() exists: mark it revealed and say who was who
