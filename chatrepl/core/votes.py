@@ -189,6 +189,8 @@ class Vote:
             "outcome": self.outcome,
             "winner": None if winner is None else self.sides[winner].name,
             "flagged": self.flagged,
+            # what the leaderboard counts, spelled out: [first, second, first's score]
+            "pairs": [list(p) for p in self.pairs()],
             "sides": [_side_json(s) for s in self.sides],
         }
 

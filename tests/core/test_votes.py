@@ -102,6 +102,10 @@ def test_the_json_line_has_every_field_the_issue_lists_and_reads_back() -> None:
     for key in ("session", "turn", "messages_sha256", "prompt", "blind", "outcome", "winner"):
         assert key in line
     assert line["winner"] == "p:beta · temperature=0.2"
+    assert line["pairs"] == [
+        ["p:beta · temperature=0.2", "p:alpha", 1.0],
+        ["p:beta · temperature=0.2", "local:gamma", 1.0],
+    ]
     side = line["sides"][2]
     for key in (
         "model",
