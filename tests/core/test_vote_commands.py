@@ -114,7 +114,7 @@ def test_vote_records_reveals_and_hides_the_names_until_then(h: Harness) -> None
     assert comparison.label(1) == "m2 · max_tokens=50"  # the names show after it
     said = " ".join(h.view.infos)
     assert "A was m2 · max_tokens=50" in said and "B was m1" in said
-    assert "vote recorded: A beat B" in said
+    assert "vote recorded: A (heroku:m2 · max_tokens=50) beat B (heroku:m1)" in said
     assert KEY not in repr(vote.to_json()) and "pw" not in repr(vote.to_json())
 
 

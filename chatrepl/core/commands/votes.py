@@ -94,10 +94,10 @@ def _said(vote: Vote) -> str:
         what = "a tie"
     elif vote.outcome == BAD:
         what = "all bad" if len(vote.sides) > 2 else "both bad"
-    else:
+    else:  # the names are shown by now: say them
         won = vote.sides[vote.winner or 0]
-        others = ", ".join(s.label for s in vote.sides if s is not won)
-        what = f"{won.label} beat {others}"
+        others = ", ".join(f"{s.label} ({s.name})" for s in vote.sides if s is not won)
+        what = f"{won.label} ({won.name}) beat {others}"
     notes = []
     for side in vote.sides:
         if side.self_named:
