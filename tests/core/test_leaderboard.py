@@ -204,7 +204,7 @@ def test_only_blind_votes_without_a_self_naming_reply_count() -> None:
     ]
     result = board(votes)
     assert result.votes == 4
-    assert result.left_out == {"not blind": 1, "a reply named its maker": 1}
+    assert result.left_out == {"not blind": 1, "where a reply named its maker": 1}
     assert board(votes, filters=Filters(flagged=True)).votes == 5
 
 

@@ -265,6 +265,20 @@ def test_leaderboard_filters(h: Harness) -> None:
     assert h.view.infos == ["no blind votes match these filters"]
 
 
+def test_leaderboard_leaves_flagged_votes_out_unless_asked(h: Harness) -> None:
+    _many(h, 2, 1)
+    h.engine.last_comparison = blind([0, 1], texts=("I'm ChatGPT: one.", "Two."))
+    h.say("/vote A")
+    h.view.reset()
+    h.say("/leaderboard")
+    assert "not counted: 1 where a reply named its maker" in h.view.infos
+    assert h.view.tables[0][1][1][4] == "3"  # m1's votes
+    h.view.reset()
+    h.say("/leaderboard --flagged")
+    assert h.view.tables[0][1][1][4] == "4"
+    assert not any(line.startswith("not counted") for line in h.view.infos)
+
+
 def test_leaderboard_with_no_votes_says_how_to_get_some(h: Harness) -> None:
     h.say("/leaderboard")
     assert h.view.infos[-1].startswith("no blind votes yet: /compare --blind")

@@ -144,12 +144,15 @@ def pick_listener(ctx: CommandContext) -> Callable[[Comparison, int], None]:
 # --- /leaderboard ----------------------------------------------------------------------
 
 _OPTIONS = ("--since", "--profile", "--tag")
-USAGE = "usage: /leaderboard [--since 7d|2026-01-31] [--profile NAME] [--tag TAG]"
+USAGE = "usage: /leaderboard [--since 7d|2026-01-31] [--profile NAME] [--tag TAG] [--flagged]"
 
 
 def parse_filters(words: list[str], *, now: float) -> Filters:
-    """`--since WHEN --profile NAME --tag TAG` (or `--since=WHEN`) → the filters."""
+    """`--since WHEN --profile NAME --tag TAG` (or `--since=WHEN`), and `--flagged` (count
+    the votes a self-naming reply gave away too) → the filters."""
     options: dict[str, str] = {}
+    flagged = "--flagged" in words
+    words = [w for w in words if w != "--flagged"]
     i = 0
     while i < len(words):
         name, eq, value = words[i].partition("=")
@@ -167,6 +170,7 @@ def parse_filters(words: list[str], *, now: float) -> Filters:
         since=None if since is None else parse_since(since, now=now),
         profile=options.get("--profile"),
         tag=options.get("--tag"),
+        flagged=flagged,
     )
 
 
@@ -293,7 +297,7 @@ COMMANDS: tuple[Command, ...] = (
         "leaderboard",
         _leaderboard,
         "rank models from your blind votes, with 95 % intervals",
-        "[--since WHEN] [--profile NAME] [--tag TAG]",
+        "[--since WHEN] [--profile NAME] [--tag TAG] [--flagged]",
         ("lb",),
     ),
 )
