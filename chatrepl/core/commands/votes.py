@@ -47,7 +47,7 @@ def _sent_settings(ctx: CommandContext, comparison: Comparison) -> list[dict[str
     for target in comparison.targets:
         try:
             payload = ctx.payload_for(target, conversation)
-        except ChatReplError:
+        except (ChatReplError, TypeError, ValueError):  # a target that could not be asked
             payload = {}
         found.append({k: v for k, v in payload.items() if k not in _NOT_SENT})
     return found
