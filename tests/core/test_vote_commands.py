@@ -113,7 +113,8 @@ def test_vote_records_reveals_and_hides_the_names_until_then(h: Harness) -> None
     assert comparison.revealed and comparison.voted == "A"
     assert comparison.label(1) == "m2 · max_tokens=50"  # the names show after it
     said = " ".join(h.view.infos)
-    assert "A was m2 · max_tokens=50" in said and "B was m1" in said
+    reveals = [call for call in h.view.calls if call[0] == "reveal"]
+    assert reveals == [("reveal", comparison)]  # the names and the stats, once
     assert "vote recorded: A (heroku:m2 · max_tokens=50) beat B (heroku:m1)" in said
     assert KEY not in repr(vote.to_json()) and "pw" not in repr(vote.to_json())
 
@@ -177,11 +178,22 @@ def test_a_vote_with_the_names_shown_is_recorded_not_ranked(h: Harness) -> None:
 
 def test_a_blind_pick_is_a_vote_for_the_picked_column(h: Harness) -> None:
     comparison = blind([1, 0])
+    h.engine.last_comparison = comparison
     for listener in h.engine.pick_listeners:  # what /pick does once it has picked
         listener(comparison, 0)  # target 0 (m1) is column B
     (vote,) = h.votes.votes
     assert (vote.outcome, vote.via, vote.sides[1].model) == ("B", "pick", "m1")
     assert comparison.revealed and comparison.voted == "B"
+    assert ("reveal", comparison) in h.view.calls
+    assert "vote recorded: B (heroku:m1) beat A (heroku:m2 · max_tokens=50)" in h.view.infos
+
+
+def test_an_older_comparison_handed_to_the_listener_is_revealed_too(h: Harness) -> None:
+    older = blind([0, 1])
+    h.engine.last_comparison = blind([1, 0])
+    pick_listener(h.engine)(older, 1)
+    assert older.revealed and ("reveal", older) in h.view.calls
+    assert not h.engine.last_comparison.revealed
 
 
 def test_a_pick_with_the_names_shown_or_after_a_vote_records_nothing(h: Harness) -> None:

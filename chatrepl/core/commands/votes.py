@@ -75,17 +75,12 @@ def cast(ctx: CommandContext, comparison: Comparison, outcome: str, *, via: str)
 
 
 def _reveal(ctx: CommandContext, comparison: Comparison) -> None:
-    """Show the names behind the labels: the engine's reveal once it has one."""
-    reveal = getattr(ctx, "reveal", None)  # Engine.reveal() reveals the last comparison
-    if callable(reveal) and ctx.last_comparison is comparison:
-        reveal()
-        return
-    # until the live view's Engine.reveal() exists: mark it revealed and say who was who
-    was_hidden = comparison.blind and not comparison.revealed
-    comparison.revealed = True
-    if was_hidden:
-        names = [f"{comparison.letter(i)} was {comparison.label(i)}" for i in comparison.order]
-        ctx.view.info("revealed: " + " · ".join(names))
+    """Show the names behind the labels (and the stats they hid)."""
+    if ctx.last_comparison is comparison:
+        ctx.reveal()  # marks it revealed and shows which letter was which model
+    elif comparison.blind and not comparison.revealed:  # a listener handed an older one
+        comparison.revealed = True
+        ctx.view.reveal(comparison)
 
 
 def _said(vote: Vote) -> str:
