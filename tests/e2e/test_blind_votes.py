@@ -91,3 +91,28 @@ def test_a_blind_comparison_hides_the_names_until_the_vote(
     lines = [json.loads(text) for text in path.read_text().splitlines()]
     assert lines[1]["winner"] == second.targets[second.order[1]].model
     assert lines[1]["sides"][1]["model"] == lines[1]["winner"]
+
+
+def test_a_blind_pick_is_recorded_as_a_vote_and_a_shown_one_is_not(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    _serve(fake_server)
+    out, err = io.StringIO(), io.StringIO()
+    path = tmp_path / "votes.jsonl"
+    engine = _engine(fake_server, out, err, path)
+    engine.handle("/compare --blind model-x model-y -- pick one")
+    comparison = engine.last_comparison
+    assert comparison is not None and comparison.blind
+    column_b = comparison.targets[comparison.order[1]].model
+    engine.handle("/pick B")
+    (line,) = [json.loads(text) for text in path.read_text().splitlines()]
+    assert (line["via"], line["outcome"], line["winner"]) == ("pick", "B", column_b)
+    assert comparison.revealed
+    assert engine.conversation.messages[-1].content == ANSWERS[column_b]  # the pick stands
+    assert f"vote recorded: B ({column_b}) beat A" in out.getvalue() + err.getvalue()
+    engine.handle("/vote A")  # the pick was its vote
+    assert "this comparison already has its vote (B)" in out.getvalue() + err.getvalue()
+
+    engine.handle("/compare model-x model-y -- names shown")
+    engine.handle("/pick 1")
+    assert len(path.read_text().splitlines()) == 1  # keeping a reply, not a vote
