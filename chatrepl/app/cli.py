@@ -124,7 +124,16 @@ def build_parser(*, config_path: str = DEFAULT_CONFIG) -> argparse.ArgumentParse
         help="find TEXT in every saved session, print the hits and exit "
         "(with --model, --role user|assistant, --since, --json)",
     )
-    p.add_argument("--since", metavar="WHEN", help="with --search: since 2026-01-31, 7d, 12h…")
+    p.add_argument(
+        "--leaderboard",
+        action="store_true",
+        help="rank models from your blind votes (/vote), print the board and exit "
+        "(with --since, --profile, --tag, --json)",
+    )
+    p.add_argument("--tag", metavar="TAG", help="with --leaderboard: only prompts with #TAG")
+    p.add_argument(
+        "--since", metavar="WHEN", help="with --search or --leaderboard: since 2026-01-31, 7d, 12h…"
+    )
     p.add_argument(
         "--compare",
         metavar="M1,M2[,...]",
@@ -132,7 +141,9 @@ def build_parser(*, config_path: str = DEFAULT_CONFIG) -> argparse.ArgumentParse
         "a table of their speed (Markdown when piped; with --json, one JSON object) and exit",
     )
     p.add_argument(
-        "--json", action="store_true", help="with --search or --compare: print JSON instead"
+        "--json",
+        action="store_true",
+        help="with --search, --compare or --leaderboard: print JSON instead",
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=f"chatrepl {__version__}")
@@ -149,12 +160,23 @@ def run(
     path = config_file(environment.env)
     where = f"{path}" if path.exists() else f"{path}, not there yet"
     args = build_parser(config_path=where).parse_args(argv)
+    if args.search is not None and args.leaderboard:
+        raise ConfigError("--search and --leaderboard are two runs: give one")
     if args.search is not None:
         from chatrepl.app.search import run_search
 
         return run_search(args, environment)
+    if args.leaderboard:
+        from chatrepl.app.leaderboard import run_leaderboard
+
+        return run_leaderboard(args, environment)
     if args.since or (args.json and args.compare is None):
-        raise ConfigError("--json goes with --search TEXT or --compare; --since with --search")
+        raise ConfigError(
+            "--json goes with --search TEXT or --compare; --since with --search "
+            "(both with --leaderboard too)"
+        )
+    if args.tag:
+        raise ConfigError("--tag goes with --leaderboard")
     with Session(args, environment, redactor=redactor) as session:
         if args.compare is not None:
             from chatrepl.app.compare import run_compare

@@ -464,6 +464,11 @@ class Session:
             profiles=tuple(config.profiles) if config is not None else (),
             compare_sets=config.compare_sets if config is not None else None,
         )
+        from chatrepl.adapters.votes_store import VoteFile, votes_path
+        from chatrepl.core.commands.votes import pick_listener
+
+        engine.votes = VoteFile(votes_path(env), redact=self.redactor)
+        engine.pick_listeners.append(pick_listener(engine))  # a blind /pick is a vote
         if self.resolved.settings.autosave:
             self.store.sweep()
         for note in self.notes:

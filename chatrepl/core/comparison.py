@@ -66,6 +66,7 @@ class Comparison:
     # message was asked again, and /pick replaces its reply. The engine sets it when the
     # comparison becomes its `last_comparison` (core/picking.py).
     asked: bool = False
+    voted: str | None = None  # the outcome /vote (or /pick) recorded: one vote per comparison
 
     def __post_init__(self) -> None:
         if not self.order:

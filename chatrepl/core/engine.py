@@ -49,6 +49,7 @@ from chatrepl.core.ports import (
     SearchIndex,
     SessionStore,
     View,
+    VoteStore,
     WindowProbe,
 )
 from chatrepl.core.pricing import Price
@@ -135,6 +136,7 @@ class Engine(ContextWindow, Comparing):
         self.compare_sets = dict(compare_sets or {})  # [compare.sets.NAME]
         self.compare_specs: tuple[str, ...] | None = None  # /compare on SPECS
         self.compare_blind = False
+        self.votes: VoteStore | None = None  # where votes are recorded (set by the wiring)
 
     # --- state ----------------------------------------------------------------
 

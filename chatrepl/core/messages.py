@@ -186,7 +186,17 @@ class Notice:
     text: str
 
 
-StreamEvent = TextDelta | ReasoningDelta | UsageReport | Finish | Notice | RateLimitReport
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    """The model the server says answered (a chunk's `model`): it may differ from the one
+    asked for (a server that falls back to its default, an alias resolved to a version)."""
+
+    model: str
+
+
+StreamEvent = (
+    TextDelta | ReasoningDelta | UsageReport | Finish | Notice | RateLimitReport | ServedModel
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
     from chatrepl.core.attachments import Attached, Limits, Staged
     from chatrepl.core.pricing import UsageRow
     from chatrepl.core.search import Hit, SearchQuery
+    from chatrepl.core.votes import Vote
 
 
 class Backend(Protocol):
@@ -152,6 +153,23 @@ class SessionStore(Protocol):
 
     def remove(self, path: Path) -> None:
         """Delete a saved session (`/sessions rm N`)."""
+        ...
+
+
+class VoteStore(Protocol):
+    """Where votes are kept (the votes file in adapters.votes_store): appended, never changed."""
+
+    @property
+    def path(self) -> Path:
+        """The file, named in messages."""
+        ...
+
+    def append(self, vote: Vote) -> None:
+        """Record one vote durably; TranscriptError (one line) when it cannot."""
+        ...
+
+    def read(self) -> tuple[list[Vote], str | None]:
+        """Every vote, oldest first, and one warning line if some lines were skipped."""
         ...
 
 

@@ -22,6 +22,7 @@ from chatrepl.core.messages import (
     RateLimitReport,
     RateLimits,
     ReasoningDelta,
+    ServedModel,
     StreamEvent,
     TextDelta,
     TurnStats,
@@ -48,6 +49,7 @@ class Reply:
     error: ChatReplError | None = None
     limits: RateLimits | None = None  # the server's rate-limit headers, when it sent them
     signal: TerminatedBySignal | None = None
+    served_model: str | None = None  # the model the server said answered, if it said
 
     @property
     def interrupted(self) -> bool:
@@ -70,6 +72,7 @@ class ReplyCollector:
         "max_tokens",
         "model",
         "params",
+        "served_model",
         "temperature",
         "usage",
     )
@@ -97,6 +100,7 @@ class ReplyCollector:
         self.usage: Usage | None = None
         self.finish: str | None = None
         self.limits: RateLimits | None = None
+        self.served_model: str | None = None
 
     def feed(self, event: StreamEvent) -> Shown | None:
         """Take one event; return it when it is text or reasoning to show."""
@@ -113,6 +117,8 @@ class ReplyCollector:
             self.finish = event.reason
         elif isinstance(event, RateLimitReport):
             self.limits = event.limits
+        elif isinstance(event, ServedModel):
+            self.served_model = event.model
         return None
 
     @property
@@ -141,7 +147,8 @@ class ReplyCollector:
             truncated=not interrupted and self.finish is None,
             params=self.params,
         )
-        return Reply(self.text, "".join(self._reasoning), stats, error, self.limits, signal)
+        reasoning = "".join(self._reasoning)
+        return Reply(self.text, reasoning, stats, error, self.limits, signal, self.served_model)
 
 
 def drain(

@@ -2,7 +2,8 @@
 
 `parse_stream` turns the bytes of an event stream into `TextDelta`, `ReasoningDelta`,
 `UsageReport` and `Finish` events, ending at `[DONE]` or at the end of the bytes; an
-error object anywhere in the stream becomes an `ApiError`.
+error object anywhere in the stream becomes an `ApiError`. The chunks' `model` comes out
+as one `ServedModel` (again only if it changes), so a vote can say which model answered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from chatrepl.core.errors import ApiError, ChatReplError, TransportError
 from chatrepl.core.messages import (
     Finish,
     ReasoningDelta,
+    ServedModel,
     StreamEvent,
     TextDelta,
     Usage,
@@ -100,6 +102,9 @@ def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
     if is_error_object(chunk):
         raise ApiError(error_message(chunk), status=error_status(chunk))
     events: list[StreamEvent] = []
+    model = chunk.get("model")
+    if isinstance(model, str) and model.strip():
+        events.append(ServedModel(model.strip()))
     choices = chunk.get("choices")
     # a hostile or broken server may send any JSON here (`true`, `3`, an object)
     for choice in choices if isinstance(choices, list) else ():
@@ -117,8 +122,24 @@ def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
     return events
 
 
-def decode_events(events: Iterable[SseEvent]) -> Iterator[StreamEvent | None]:
-    """SSE events to stream events; yields None once on `[DONE]` and stops."""
+class _Served:
+    """The model the stream named last: every chunk names it, one `ServedModel` is enough."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: ServedModel | None = None
+
+
+def decode_events(
+    events: Iterable[SseEvent], *, served: _Served | None = None
+) -> Iterator[StreamEvent | None]:
+    """SSE events to stream events; yields None once on `[DONE]` and stops.
+
+    Every chunk names its model: only the first `ServedModel` (and a change) comes out,
+    over every call that shares `served`.
+    """
+    served = served or _Served()
     for sse in events:
         data = sse.data
         if data == "[DONE]":
@@ -137,7 +158,12 @@ def decode_events(events: Iterable[SseEvent]) -> Iterator[StreamEvent | None]:
             raise TransportError(f"malformed stream: not JSON: {data[:80]!r}") from None
         if not isinstance(chunk, dict):
             raise TransportError(f"malformed stream: expected an object, got {data[:80]!r}")
-        yield from chunk_events(chunk)
+        for event in chunk_events(chunk):
+            if isinstance(event, ServedModel):
+                if event == served.last:
+                    continue
+                served.last = event
+            yield event
 
 
 def parse_stream(chunks: Iterable[bytes]) -> Iterator[StreamEvent]:
@@ -148,11 +174,11 @@ def parse_stream(chunks: Iterable[bytes]) -> Iterator[StreamEvent]:
     engine loop, the collector, the view and its lock) runs once per read, not once per
     token: a fast stream delivers dozens of tokens per read.
     """
-    decoder = EventStreamDecoder()
+    decoder, served = EventStreamDecoder(), _Served()
     for chunk in chunks:
-        if (yield from _batched(decode_events(decoder.feed(chunk)))):
+        if (yield from _batched(decode_events(decoder.feed(chunk), served=served))):
             return
-    yield from _batched(decode_events(decoder.close()))
+    yield from _batched(decode_events(decoder.close(), served=served))
 
 
 def _batched(events: Iterable[StreamEvent | None]) -> Generator[StreamEvent, None, bool]:

@@ -22,6 +22,7 @@ from chatrepl.core.messages import (
     Finish,
     Notice,
     ReasoningDelta,
+    ServedModel,
     StreamEvent,
     TextDelta,
     Usage,
@@ -396,6 +397,7 @@ def test_close_delimited_stream_delivers_the_first_event_before_the_server_finis
     reply = Reply(chunks=sse_chunks("First and the rest"), chunked=False, hold_after=2)
     fake_server.enqueue(reply)
     events = make_backend(timeout=3.0).stream(chat())
+    assert next(events) == ServedModel("fake-model")  # the role chunk names its model
     first = next(events)
     assert first == TextDelta("Firs")
     # the server notes a write just after making it: the client may be quicker than that
@@ -438,6 +440,7 @@ def test_closing_the_generator_aborts_the_request(
     reply = Reply.hanging("Partial answer")
     fake_server.enqueue(reply)
     events = make_backend().stream(chat())
+    assert next(events) == ServedModel("fake-model")
     first = next(events)
     assert isinstance(first, TextDelta) and first.text.startswith("Part")
     started = time.monotonic()
@@ -452,6 +455,7 @@ def test_ctrl_c_during_a_blocked_read_drops_the_connection(
     reply = Reply.hanging("Wait")
     fake_server.enqueue(reply)
     events = make_backend().stream(chat())
+    assert next(events) == ServedModel("fake-model")
     assert next(events) == TextDelta("Wait")
     timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
@@ -646,7 +650,12 @@ def test_retry_delay_reads_an_http_date() -> None:
 
 def test_non_streaming_reply(fake_server: FakeServer, make_backend: MakeBackend) -> None:
     events = list(make_backend().stream(chat("one shot", stream=False)))
-    assert events == [TextDelta("You said: one shot"), Finish("stop"), UsageReport(Usage(2, 4, 6))]
+    assert events == [
+        ServedModel("fake-model"),
+        TextDelta("You said: one shot"),
+        Finish("stop"),
+        UsageReport(Usage(2, 4, 6)),
+    ]
     assert fake_server.requests[0].headers["accept"] == "application/json"
 
 

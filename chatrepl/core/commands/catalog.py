@@ -13,6 +13,7 @@ from chatrepl.core.commands import (
     params,
     search,
     transcripts,
+    votes,
 )
 from chatrepl.core.commands.registry import Command
 
@@ -27,6 +28,7 @@ def builtin_commands() -> list[Command]:
         *files.COMMANDS,
         *clipboard.COMMANDS,
         *compare.COMMANDS,
+        *votes.COMMANDS,
         *context.COMMANDS,
         *transcripts.COMMANDS,
         *search.COMMANDS,

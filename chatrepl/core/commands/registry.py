@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # annotations only: kept off the path to the first prompt
     from chatrepl.core.comparison import Comparison, Target
     from chatrepl.core.context import Reading, Window
     from chatrepl.core.messages import Attachment, Compaction, Message
-    from chatrepl.core.ports import CopyReport, SearchIndex
+    from chatrepl.core.ports import CopyReport, SearchIndex, VoteStore
     from chatrepl.core.pricing import Price, UsageRow
     from chatrepl.core.search import Hit, SearchQuery
 
@@ -56,6 +56,10 @@ class CommandContext(Protocol):
     def pending(self) -> Sequence[Staged]: ...
     @property
     def rate_limits(self) -> RateLimits | None: ...
+    @property
+    def last_comparison(self) -> Comparison | None: ...
+    @property
+    def votes(self) -> VoteStore | None: ...
 
     def set(self, key: str, value: Any, source: str) -> None:
         """Change a setting, remembering its source."""
@@ -127,6 +131,10 @@ class CommandContext(Protocol):
 
     def pick(self, name: str, *, keep_model: bool = False) -> Message:
         """Keep one reply of the last comparison as the turn's."""
+        ...
+
+    def payload_for(self, target: Target, conversation: Conversation) -> dict[str, Any]:
+        """The request body a comparison sends `target`."""
         ...
 
     def continue_reply(self) -> Outcome:
