@@ -17,7 +17,11 @@ is i's score (a win 1, a tie half a win each way) and n_ij the games between i a
   the bare maximum-likelihood fit.
 - **Intervals.** 95 % intervals come from a bootstrap over votes (a vote with three
   columns stays whole): `ROUNDS` resamples with a fixed seed, so the same votes always
-  give the same board; each bound is a percentile of the resampled ratings.
+  give the same board; each bound is a percentile of the resampled ratings. With few
+  votes a resample can only repeat them (one vote resampled is that vote, every time),
+  so the bootstrap alone would claim certainty: each interval is widened to at least
+  the normal interval from the fit's Fisher information (prior included), rating
+  ± 1.96 standard errors.
 - **Rank.** A model's rank is 1 + the number of models whose interval lies wholly above
   its own, so models whose intervals overlap share a rank (as LMArena ranks).
 - **Few votes.** A model with fewer than `FEW` votes is marked: its interval is wide
@@ -38,6 +42,7 @@ ROUNDS = 200
 SEED = 20261202
 FEW = 10
 BASE, SCALE = 1000.0, 400.0
+Z95 = 1.959964  # the normal distribution's 97.5th percentile
 
 Pair = tuple[str, str, float]  # (first, second, the first's score: 1, 0.5 or 0)
 
@@ -89,6 +94,52 @@ def strengths(
             break
     _center(p)
     return p
+
+
+def standard_errors(
+    pairs: Iterable[Pair], models: Sequence[str], p: Sequence[float], *, prior: float = PRIOR
+) -> list[float] | None:
+    """Each rating's standard error (Elo points) from the Fisher information of the fit
+    at strengths `p`; None when the votes alone cannot place every model (no prior)."""
+    _, games = _tables(pairs, {m: i for i, m in enumerate(models)})
+    size = len(models)
+    info = [[0.0] * size for _ in range(size)]  # in log-strength
+    for i, opponents in enumerate(games):
+        for j, count in opponents.items():
+            weight = count * p[i] * p[j] / (p[i] + p[j]) ** 2
+            info[i][i] += weight
+            info[i][j] -= weight
+        info[i][i] += prior * p[i] / (p[i] + 1.0) ** 2  # the games against the reference
+    covariance = _inverse(info)
+    if covariance is None:
+        return None
+    # Ratings are centred (the average model is 1000), so the level all of them share,
+    # pinned only by the prior, is no uncertainty of theirs: the variance of the centred
+    # log-strength, (P C P)_ii with P = I - 11'/n.
+    total = sum(map(sum, covariance)) / size**2
+    points = SCALE / math.log(10)  # log-strength to Elo points
+    return [
+        points * math.sqrt(max(covariance[i][i] - 2 * sum(covariance[i]) / size + total, 0.0))
+        for i in range(size)
+    ]
+
+
+def _inverse(matrix: list[list[float]]) -> list[list[float]] | None:
+    """Gauss-Jordan with partial pivoting; None for a singular matrix."""
+    size = len(matrix)
+    rows = [row[:] + [1.0 if i == k else 0.0 for k in range(size)] for i, row in enumerate(matrix)]
+    for column in range(size):
+        pivot = max(range(column, size), key=lambda r: abs(rows[r][column]))
+        if abs(rows[pivot][column]) < 1e-12:
+            return None
+        rows[column], rows[pivot] = rows[pivot], rows[column]
+        lead = rows[column][column]
+        rows[column] = [x / lead for x in rows[column]]
+        for r in range(size):
+            if r != column and rows[r][column]:
+                factor = rows[r][column]
+                rows[r] = [x - factor * y for x, y in zip(rows[r], rows[column], strict=True)]
+    return [row[size:] for row in rows]
 
 
 def _center(p: list[float]) -> None:
@@ -222,6 +273,12 @@ def board(
         bounds = [(_percentile(s, 0.025), _percentile(s, 0.975)) for s in samples]
     else:
         bounds = [(r, r) for r in central]
+    errors = standard_errors(everything, models, fitted, prior=prior)
+    if errors is not None:
+        bounds = [
+            (min(low, r - Z95 * e), max(high, r + Z95 * e))
+            for (low, high), r, e in zip(bounds, central, errors, strict=True)
+        ]
     counts = _counts(kept, models)
     rows = []
     for i, model in enumerate(models):

@@ -7,7 +7,15 @@ import math
 
 import pytest
 
-from chatrepl.core.leaderboard import FEW, Filters, board, ratings, select, strengths
+from chatrepl.core.leaderboard import (
+    FEW,
+    Filters,
+    board,
+    ratings,
+    select,
+    standard_errors,
+    strengths,
+)
 from chatrepl.core.votes import Side, Vote
 
 GAP_3_TO_1 = 400 * math.log10(3)  # 190.848…
@@ -231,3 +239,22 @@ def test_no_votes_is_an_empty_board() -> None:
     result = board([])
     assert result.rows == () and result.votes == 0
     assert board([vote("x", "y", "A", blind=False)]).left_out == {"not blind": 1}
+
+
+def test_one_vote_is_no_certainty_and_both_models_share_the_first_rank() -> None:
+    # a bootstrap of one vote resamples that vote every time: a zero-width interval
+    x, y = board([vote("x", "y", "A")]).rows
+    assert x.rating > y.rating
+    assert x.low < y.high and x.high - x.low > 400
+    assert x.rank == y.rank == 1
+
+
+def test_the_interval_is_at_least_the_fisher_interval_of_the_centred_ratings() -> None:
+    votes = record(30, 10)
+    fitted = strengths([p for v in votes for p in v.pairs()], ["x", "y"])
+    errors = standard_errors([p for v in votes for p in v.pairs()], ["x", "y"], fitted)
+    assert errors is not None and errors[0] == pytest.approx(errors[1])
+    x = board(votes).rows[0]
+    assert x.high - x.rating >= 1.959 * errors[0] and x.rating - x.low >= 1.959 * errors[0]
+    # 3:1 over 40 votes: the gap's standard error is ~400/ln10 * sqrt(1/(40*3/16)) ≈ 63
+    assert 2 * errors[0] == pytest.approx(63, abs=5)

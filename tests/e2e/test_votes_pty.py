@@ -21,18 +21,19 @@ def _record(x_wins: int, y_wins: int) -> None:
 
 
 def test_the_leaderboard_flag_on_a_terminal_is_a_table(started: list[Terminal]) -> None:
-    _record(9, 3)
+    _record(18, 6)
     term = Terminal(["--leaderboard"], chat_env("http://127.0.0.1:9"))
     started.append(term)
     assert term.exit_code() == 0
     text = term.text()
     assert "heroku:model-x" in text and "heroku:model-y" in text
-    assert "95 % interval" in text and "12 blind votes" in text
+    assert "95 % interval" in text and "24 blind votes" in text
     rows = [line.split() for line in text.splitlines() if line.strip().startswith(("1 ", "2 "))]
-    # 9 wins to 3 is 3:1: a gap of 182 points here (the prior's pull on 12 votes)
-    assert rows[0][:3] == ["1", "heroku:model-x", "1091"]
-    assert rows[1][:3] == ["2", "heroku:model-y", "909"]
-    assert rows[0][4:8] == ["12", "9", "3", "0"]
+    # 18 wins to 6 is 3:1: a gap of 186 points here (the prior's pull on 24 votes), and
+    # enough votes for the intervals to part (9 to 3 shares the first rank)
+    assert rows[0][:3] == ["1", "heroku:model-x", "1093"]
+    assert rows[1][:3] == ["2", "heroku:model-y", "907"]
+    assert rows[0][4:8] == ["24", "18", "6", "0"]
     assert "Traceback" not in text
 
 

@@ -210,8 +210,9 @@ def footer(result: Board, warning: str | None) -> list[str]:
     lines = [warning] if warning else []
     if result.votes:
         lines.append(
-            f"{result.votes} blind votes; ratings on the Elo scale (the average model is "
-            "1000; 3 wins to 1 is 191 points), Bradley-Terry with bootstrap 95 % intervals; "
+            f"{result.votes} blind vote{'' if result.votes == 1 else 's'}; ratings on the Elo "
+            "scale (the average model is 1000; 3 wins to 1 is 191 points), Bradley-Terry "
+            "with 95 % intervals (bootstrap, at least ±1.96 standard errors); "
             "models whose intervals overlap share a rank"
         )
     left = ", ".join(f"{n} {why}" for why, n in result.left_out.items())
