@@ -51,6 +51,7 @@ __all__ = ["CODE_THEME", "REASONING_STYLE", "RichView", "recording_view", "save_
 HIGHLIGHT_STYLE = "bold reverse"  # a search hit's matching words
 PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh while they wait
 FEED_LIMIT = 16_384  # characters of new text parsed at most per refresh
+BURST = 2_048  # characters waiting: a refresh comes at once, not at the next tick
 
 
 def warm_up() -> None:
@@ -120,6 +121,8 @@ class _ReplyStream:
         self._answer_started = False
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._hurry = threading.Event()  # a burst is waiting, or the reply is over
+        self._pending = 0  # characters handed over since the last refresh took them
         self._abort = False
         self._failed = False
         self._fd = _terminal_fd(console)
@@ -158,6 +161,9 @@ class _ReplyStream:
             else:
                 self._answer_started = True
                 self._text.append(event.text)
+            self._pending += len(event.text)
+            if self._pending >= BURST:
+                self._hurry.set()
         self._wake.set()
 
     def draw(self) -> None:
@@ -167,6 +173,7 @@ class _ReplyStream:
     def close(self) -> None:
         """Print everything still pending and give the terminal back."""
         self._stop.set()
+        self._hurry.set()
         self._wake.set()
         try:
             try:
@@ -199,15 +206,17 @@ class _ReplyStream:
             self._tick()  # the placeholder, at once
             while not self._abort:
                 if self.renderer.backlog or self._text:
-                    time.sleep(0.001)  # let the reader take the GIL between refreshes
+                    time.sleep(0)  # let the reader take the GIL between refreshes
                 else:
                     if self._stop.is_set():
                         break
                     self._wake.wait()
-                    # At most refresh_per_second refreshes; the first text at once.
+                    # At most refresh_per_second refreshes of the tail; the first text,
+                    # and a burst of text (finished blocks to print: work done once,
+                    # not a redraw), at once.
                     pause = last + self._interval - time.perf_counter()
-                    if pause > 0 and not self._stop.is_set():
-                        self._stop.wait(pause)
+                    if pause > 0:
+                        self._hurry.wait(pause)
                     self._wake.clear()
                 last = time.perf_counter()
                 self._tick()
@@ -266,6 +275,9 @@ class _ReplyStream:
         with self._lock:
             text, self._text = "".join(self._text), []
             thinking, self._thinking = "".join(self._thinking), []
+            self._pending = 0
+            if not self._stop.is_set():
+                self._hurry.clear()
             if limit is not None and len(text) > limit:
                 cut = text.rfind("\n", 0, limit) + 1 or limit
                 text, self._text = text[:cut], [text[cut:]]
