@@ -75,7 +75,7 @@ from chatrepl.protocol.think import split_think_tags
 __all__ = ["HttpBackend", "retry_delay", "should_retry"]
 
 READ_SIZE = 65536
-READ_SPACING = 0.01  # seconds between two reads of a stream that keeps up (see reads)
+READ_SPACING = 0.02  # seconds between two reads of a stream that keeps up (see reads)
 DRAIN_LIMIT = 1 << 20  # past this much unread tail, dropping the connection is cheaper
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.ui.code_render import CODE_THEME
 from chatrepl.ui.stats import STATS_STYLE, fold_line, format_stats, one_line
-from chatrepl.ui.stream_render import REASONING_STYLE, Line, StreamRenderer
+from chatrepl.ui.stream_render import REASONING_STYLE, ROUGH_FOR, Line, StreamRenderer
 from chatrepl.ui.table_layout import (
     FOLD_INDENT,
     TABLE_GAP,
@@ -167,8 +167,8 @@ class _ReplyStream:
         self._wake.set()
 
     def draw(self) -> None:
-        """Draw what has arrived now instead of at the next tick."""
-        self._tick()
+        """Draw what has arrived now instead of at the next tick, all of it as markdown."""
+        self._tick(exact=True)
 
     def close(self) -> None:
         """Print everything still pending and give the terminal back."""
@@ -210,7 +210,8 @@ class _ReplyStream:
                 else:
                     if self._stop.is_set():
                         break
-                    self._wake.wait()
+                    # Text shown raw is drawn as markdown a moment later, new text or not.
+                    self._wake.wait(ROUGH_FOR if self.renderer.rough else None)
                     # At most refresh_per_second refreshes of the tail; the first text,
                     # and a burst of text (finished blocks to print: work done once,
                     # not a redraw), at once.
@@ -227,7 +228,7 @@ class _ReplyStream:
             # Never kill the reply over a rendering bug: close() prints it unrendered.
             self._failed = True
 
-    def _tick(self) -> None:
+    def _tick(self, *, exact: bool = False) -> None:
         with self._draw_lock:
             if self._failed:
                 return
@@ -236,22 +237,25 @@ class _ReplyStream:
             renderer = self.renderer
             if text or thinking:
                 renderer.feed(text, thinking)
-            elif self._drawn and not resized and not renderer.backlog:
+            elif self._drawn and not (resized or renderer.backlog or renderer.rough or exact):
                 return  # nothing new to show
-            self._draw(renderer.print_rows(self._budget))
+            self._draw(renderer.print_rows(self._budget), exact=exact)
 
     _drawn = False  # the live region was drawn at least once
 
-    def _draw(self, printed: list[Line]) -> None:
+    def _draw(self, printed: list[Line], *, exact: bool = False) -> None:
         """Print rows into scrollback and redraw the live region below them."""
+        changed = True
         if self._live is not None:
             # The new tail goes in first, so the print below redraws the live region
             # only once, already without the blocks it moves into scrollback.
-            self._slot.rows = self.renderer.live_rows()
+            rows = self.renderer.live_rows(exact=exact)
+            changed = rows is not self._slot.rows or not self._drawn
+            self._slot.rows = rows
         if printed:
             self.console.print(_Rows(printed), crop=False)
-        elif self._live is not None:
-            self._live.refresh()
+        elif self._live is not None and changed:
+            self._live.refresh()  # not when it would draw the same rows again
         self._drawn = True
 
     def _finish_step(self) -> bool:
