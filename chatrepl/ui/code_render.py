@@ -84,7 +84,8 @@ class FencePrinter:
         self._tab_size = probe.tab_size
         self._base: Style = theme.get_background_style()
         self._style_of = theme.get_style_for_token
-        lexer: Lexer = probe.lexer or probe.default_lexer
+        found = _lexer(lexer_name)  # looked up once per name, not once per block
+        lexer: Lexer = found if not isinstance(found, str) else probe.default_lexer
         # What Syntax._process_code does for a code block (never dedented).
         processed = (code + "\n").expandtabs(probe.tab_size)
         self.lines = code.split("\n")  # each taken line is one line of code

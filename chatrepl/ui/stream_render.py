@@ -375,6 +375,7 @@ def _rough_rows(rows: list[Line], extra: str, width: int) -> list[Line]:
     from rich.cells import cell_len, chop_cells
     from rich.segment import Segment
 
+    kept = len(rows) - 1  # rows before this one are left as they are
     done = rows[:-1]
     last = list(rows[-1]) if rows else []
     used = sum(segment.cell_length for segment in last)
@@ -391,7 +392,8 @@ def _rough_rows(rows: list[Line], extra: str, width: int) -> list[Line]:
             used += cell_len(part)
             line = line[len(part) :]
     done.append(last)
-    return done
+    # No trailing spaces written, even for a moment (a word's space waits for the word).
+    return done[: max(0, kept)] + [trim_row(row, width=None) for row in done[max(0, kept) :]]
 
 
 _PAINTS_SPACE = ("underline", "underline2", "reverse", "strike", "overline", "frame", "encircle")
