@@ -51,6 +51,10 @@ __all__ = ["CODE_THEME", "REASONING_STYLE", "RichView", "recording_view", "save_
 HIGHLIGHT_STYLE = "bold reverse"  # a search hit's matching words
 PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh while they wait
 FEED_LIMIT = 16_384  # characters of new text parsed at most per refresh
+# The languages replies most often show code in: their lexers load while the user types.
+# (About 40 ms in all; css and sql alone would cost as much again: they load when used.)
+WARM_LEXERS = ("python", "javascript", "typescript", "json", "bash", "rust", "go", "java")
+WARM_LEXERS += ("c", "cpp", "html", "yaml", "diff", "text")
 BURST = 2_048  # characters waiting: a refresh comes at once, not at the next tick
 
 
@@ -61,9 +65,12 @@ def warm_up() -> None:
 
     from rich.console import Console
 
+    from chatrepl.ui.code_render import _lexer
     from chatrepl.ui.mdstream import find_blocks
 
     find_blocks("x\n\ny\n")
+    for name in WARM_LEXERS:  # importing a lexer's module costs up to 10 ms, once
+        _lexer(name)
     console = Console(file=io.StringIO(), width=40, force_terminal=True)
     renderer = StreamRenderer(console, width=40, height=10)
     renderer.feed("# x\n\n*y* `z`\n\n```python\nx = 1\n```\n\n- a\n")
