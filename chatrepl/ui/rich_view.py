@@ -53,8 +53,10 @@ PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh while th
 FEED_LIMIT = 16_384  # characters of new text parsed at most per refresh
 # The languages replies most often show code in: their lexers load while the user types.
 # (About 40 ms in all; css and sql alone would cost as much again: they load when used.)
-WARM_LEXERS = ("python", "javascript", "typescript", "json", "bash", "rust", "go", "java")
-WARM_LEXERS += ("c", "cpp", "html", "yaml", "diff", "text")
+WARM_LEXERS = (
+    *("python", "javascript", "typescript", "json", "bash", "rust", "go", "java"),
+    *("c", "cpp", "html", "yaml", "diff", "text"),
+)
 BURST = 2_048  # characters waiting: a refresh comes at once, not at the next tick
 
 
@@ -92,6 +94,28 @@ class _Rows:
         for row in self.rows:
             yield from row
             yield line
+
+
+def _appended(old: list[Line], new: list[Line]) -> str | None:
+    """The plain text `new` adds to the end of `old`'s last row, when that is all that
+    changes (the same rows, the last one only longer, by unstyled text); else None."""
+    if len(old) != len(new) or not old:
+        return None
+    for before, after in zip(old[:-1], new[:-1], strict=True):
+        if before is not after and before != after:
+            return None
+    before, after = old[-1], new[-1]
+    if not before or len(after) < len(before) or after[: len(before) - 1] != before[:-1]:
+        return None
+    last, grown = before[-1], after[len(before) - 1]
+    if grown.style != last.style or grown.control or not grown.text.startswith(last.text):
+        return None
+    added = after[len(before) :]
+    if any(segment.style is not None or segment.control for segment in added):
+        return None
+    if grown.text != last.text and last.style is not None:
+        return None  # the row's own styled text grew: draw it properly
+    return grown.text[len(last.text) :] + "".join(segment.text for segment in added)
 
 
 def _terminal_fd(console: Console) -> int | None:
@@ -258,7 +282,16 @@ class _ReplyStream:
             # only once, already without the blocks it moves into scrollback.
             rows = self.renderer.live_rows(exact=exact)
             changed = rows is not self._slot.rows or not self._drawn
+            extra = _appended(self._slot.rows, rows) if changed and not printed else None
             self._slot.rows = rows
+            if extra:
+                # Only words added to the last row: written where the cursor is (the end
+                # of that row), not the whole region again. Live's next refresh moves up
+                # as many rows as before, so nothing is left behind.
+                self.console.file.write(extra)
+                self.console.file.flush()
+                self._drawn = True
+                return
         if printed:
             self.console.print(_Rows(printed), crop=False)
         elif self._live is not None and changed:

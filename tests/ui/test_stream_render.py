@@ -242,3 +242,19 @@ def test_the_shared_parser_draws_what_rich_markdown_draws(name: str) -> None:
     # (the same bytes but for each link's random id)
     assert screen(ours.file.getvalue()) == screen(theirs.file.getvalue())
     assert len(ours.file.getvalue()) == len(theirs.file.getvalue())
+
+
+def test_words_added_to_the_last_row_are_written_alone_and_leave_no_copies() -> None:
+    text = "Words arriving slowly, as a model types them one by one here.\n\nThe end.\n"
+    console = terminal_console()
+    view = RichView(console)
+    view.begin_reply()
+    words = text.split(" ")
+    for n, word in enumerate(words):
+        view.show(TextDelta(word if n == len(words) - 1 else word + " "))
+        time.sleep(0.04)  # about one refresh per word
+    view.end_reply(None)
+    output = console.file.getvalue()
+    # Most words went out on their own, not with the whole row written again.
+    assert output.count("Words arriving") <= len(words) // 2
+    assert screen(output) == printed_once(text)
