@@ -103,12 +103,18 @@ class EventStreamDecoder:
         back to `events_of` when it cannot. None (nothing taken: use `feed`) unless the
         decoder is between events and the text has LF line ends only.
         """
-        if not self._started or self._data or self._event or self._skip_lf or b"\r" in chunk:
+        if self._data or self._event or self._skip_lf or b"\r" in chunk:
             return None
         buffer = self._buffer + chunk if self._buffer else chunk
+        if not self._started:
+            if len(buffer) < len(_BOM) and _BOM.startswith(buffer):
+                return None  # `feed` keeps what may be the start of a BOM
+            if buffer.startswith(_BOM):
+                buffer = buffer[len(_BOM) :]
         cut = buffer.rfind(b"\n\n") + 2
         if cut < 2:
-            return None
+            return None  # nothing changed: `feed` takes it all
+        self._started = True
         self._buffer = buffer[cut:]
         # Decoding all at once gives what decoding line by line does: a line end is
         # ASCII, never inside a character, so no replacement spans one.

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatrepl.core.errors import ChatReplError
-from chatrepl.core.messages import ReasoningDelta, StreamEvent, TextDelta
+from chatrepl.core.messages import ReasoningDelta, ServedModel, StreamEvent, TextDelta
 from chatrepl.protocol.chunks import chunk_events, parse_stream, text_of_chunk, texts_of_events
 from chatrepl.protocol.errors import error_message
 from chatrepl.protocol.eventstream import EventStreamDecoder, SseEvent
@@ -43,16 +43,19 @@ META = st.fixed_dictionaries(
         "id": st.sampled_from(["chatcmpl-1", "", "error"]),
         "object": st.sampled_from(["chat.completion.chunk", "error"]),
         "created": st.integers(-5, 2_000_000_000),
-        "model": st.sampled_from(["m", "gpt-x"]),
+        "model": st.sampled_from(["m", "gpt-x", " m ", "", "é"]),
         "system_fingerprint": st.none(),
     },
 )
 
 
 @st.composite
-def chunk_values(draw: st.DrawFn) -> Any:
-    """A chunk in the fast shape, or one near it that is not."""
+def chunk_values(draw: st.DrawFn, *, plain: bool = False) -> Any:
+    """A chunk in the fast shape, or (unless `plain`) one near it that is not."""
     delta: dict[str, Any] = {"content": draw(TEXT)}
+    if plain:
+        meta = draw(META)
+        return {**meta, "choices": [{"index": 0, "delta": delta}]}
     if draw(st.integers(0, 5)) == 0:
         delta = draw(
             st.sampled_from(
@@ -89,10 +92,10 @@ def chunk_values(draw: st.DrawFn) -> Any:
 
 
 @st.composite
-def data_strings(draw: st.DrawFn) -> str:
+def data_strings(draw: st.DrawFn, *, plain: bool = False) -> str:
     """A `data:` value: a chunk in any JSON spacing, or something that is not one."""
     kind = draw(st.integers(0, 12))
-    if kind == 0:
+    if kind == 0 and not plain:
         return draw(
             st.sampled_from(
                 [
@@ -109,7 +112,7 @@ def data_strings(draw: st.DrawFn) -> str:
                 ]
             )
         )
-    value = draw(chunk_values())
+    value = draw(chunk_values(plain=plain))
     separators = draw(st.sampled_from([(",", ":"), (", ", ": "), (",", ": "), (", ", ":")]))
     return json.dumps(value, separators=separators, ensure_ascii=draw(st.booleans()))
 
@@ -119,10 +122,12 @@ def event_streams(draw: st.DrawFn) -> bytes:
     """Events in the fast shape and around it: comments, named events, several data
     lines, fields without their space, CR line ends, blank lines, a [DONE] midway."""
     body = b""
+    plain = draw(st.booleans())  # only text-delta chunks: whole reads take the fast path
     for _ in range(draw(st.integers(0, 25))):
-        newline = b"\n" if draw(st.integers(0, 6)) else draw(st.sampled_from([b"\r\n", b"\r"]))
-        data = draw(data_strings()).encode("utf-8", "surrogatepass")
-        shape = draw(st.integers(0, 14))
+        lf = plain or draw(st.integers(0, 6))
+        newline = b"\n" if lf else draw(st.sampled_from([b"\r\n", b"\r"]))
+        data = draw(data_strings(plain=plain)).encode("utf-8", "surrogatepass")
+        shape = draw(st.integers(5, 14)) if plain else draw(st.integers(0, 14))
         if shape == 0:
             body += b": ping" + newline
         elif shape == 1:
@@ -133,7 +138,7 @@ def event_streams(draw: st.DrawFn) -> bytes:
             body += b"data: first" + newline
         elif shape == 4:
             body += newline  # a blank line of its own
-        if draw(st.integers(0, 9)) == 0:
+        if draw(st.integers(0, 9)) == 0 and not plain:
             body += b"data:" + data + newline + newline
         else:
             body += b"data: " + data + newline + newline
@@ -152,6 +157,7 @@ def reference(body: bytes) -> tuple[list[StreamEvent], str | None]:
     if decoder._data:
         sses.append(decoder._dispatch())
     events: list[StreamEvent] = []
+    served: ServedModel | None = None
     try:
         for sse in sses:
             if sse.data == "[DONE]":
@@ -169,7 +175,12 @@ def reference(body: bytes) -> tuple[list[StreamEvent], str | None]:
                 raise ChatReplError("not JSON") from None
             if not isinstance(chunk, dict):
                 raise ChatReplError("not an object")
-            events += chunk_events(chunk)
+            for event in chunk_events(chunk):
+                if isinstance(event, ServedModel):  # named again and again: kept once
+                    if event == served:
+                        continue
+                    served = event
+                events.append(event)
     except ChatReplError as exc:
         return merged(events), type(exc).__name__
     return merged(events), None
@@ -222,7 +233,9 @@ def test_text_of_chunk_is_the_general_reading_or_none(data: str) -> None:
     if fast is None:
         return  # the general path reads it
     chunk = json.loads(data)  # the fast path only takes valid JSON
-    assert chunk_events(chunk) == ([TextDelta(fast)] if fast else [])
+    model, text = fast
+    expected: list[StreamEvent] = [ServedModel(model.strip())] if model.strip() else []
+    assert chunk_events(chunk) == expected + ([TextDelta(text)] if text else [])
 
 
 @fuzz_settings
@@ -238,15 +251,15 @@ def test_texts_of_events_reads_all_or_nothing(datas: list[str]) -> None:
 
 
 def test_the_fast_shapes_are_read_and_the_near_misses_are_not() -> None:
-    assert text_of_chunk('{"choices":[{"index":0,"delta":{"content":"Hi"}}]}') == "Hi"
+    assert text_of_chunk('{"choices":[{"index":0,"delta":{"content":"Hi"}}]}') == ("", "Hi")
     spaced = '{"choices": [{"index": 0, "delta": {"content": "a\\"b"}, "finish_reason": null}]}'
-    assert text_of_chunk(spaced) == 'a"b'
+    assert text_of_chunk(spaced) == ("", 'a"b')
     openai = (
         '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,'
         '"model":"gpt","system_fingerprint":null,"choices":[{"index":0,'
         '"delta":{"content":"\\u00e9"},"logprobs":null,"finish_reason":null}]}'
     )
-    assert text_of_chunk(openai) == "é"
+    assert text_of_chunk(openai) == ("gpt", "é")
     for miss in [
         '{"object":"error","choices":[{"delta":{"content":"x"}}]}',  # an error object
         '{"choices":[{"index":1,"delta":{"content":"x"}}]}',  # another choice
@@ -261,6 +274,16 @@ def test_a_read_of_text_deltas_comes_out_as_one_delta() -> None:
     events = b"".join(b'data: {"choices":[{"delta":{"content":"%d "}}]}\n\n' % n for n in range(50))
     got = list(parse_stream([events, b"data: [DONE]\n\n"]))
     assert got == [TextDelta("".join(f"{n} " for n in range(50)))]
+    named = b"".join(
+        b'data: {"model":"%s","choices":[{"delta":{"content":"%d "}}]}\n\n' % (m, n)
+        for n, m in enumerate([b"a", b"a", b"b", b"b"])
+    )
+    assert list(parse_stream([named])) == [
+        ServedModel("a"),
+        TextDelta("0 1 "),
+        ServedModel("b"),
+        TextDelta("2 3 "),
+    ]
 
 
 def test_take_blocks_leaves_a_stream_cut_mid_event_to_the_next_read() -> None:
