@@ -142,8 +142,12 @@ class StreamRenderer:
             if not self._answer_started:
                 self._answer_started = True
                 self._queue_reasoning(final=True)
-            self._tail += self._normalizer.feed(text)
-            self._queue_blocks()
+            added = self._normalizer.feed(text)
+            self._tail += added
+            # Blocks are cut at whole lines only: text with no line end in it changes
+            # nothing the parser would see (an open fence still needs its last line).
+            if "\n" in added or self._open is not None:
+                self._queue_blocks()
 
     def finish(self) -> None:
         """The reply is over: queue everything that is left."""
