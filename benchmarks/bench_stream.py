@@ -93,6 +93,9 @@ def serve(size: int, rate: float, port_file: str) -> None:
         threading.Thread(target=_connection, args=(conn, events, tail, rate), daemon=True).start()
 
 
+_PRINTING = threading.Lock()
+
+
 def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
@@ -122,7 +125,8 @@ def _connection(conn: socket.socket, events: list[bytes], tail: bytes, rate: flo
             )
             first, last, writes = _stream(conn, events, rate)
             conn.sendall(_chunk(tail) + b"0\r\n\r\n")
-            print(json.dumps({"first": first, "last": last, "writes": writes}), flush=True)
+            with _PRINTING:  # four replies may end at once: one whole line each
+                print(json.dumps({"first": first, "last": last, "writes": writes}), flush=True)
     except OSError:
         return
     finally:
