@@ -22,7 +22,9 @@ Per case, side by side in one run (the median of `--repeat` runs):
 - bytes written to the pty for the turn (live redraws included) beside the bytes rich
   writes printing the reply once (padded), and lines that end in spaces;
 - copies of a sample paragraph line and code line in the emulated scrollback (pyte
-  replays every byte afterwards): 1 each, or the screen duplicated something.
+  replays every byte afterwards): 1 each, or the screen duplicated something;
+- start: Enter to the server writing the first token (the request); after: the server
+  writing the last token to the stats line (what was left to draw).
 
 `--client-root` runs chatrepl from another checkout (e.g. main) for a before/after.
 `llm` is not installed here, so there is no `llm chat` column.
@@ -91,6 +93,9 @@ def serve(size: int, rate: float, port_file: str) -> None:
         threading.Thread(target=_connection, args=(conn, events, tail, rate), daemon=True).start()
 
 
+_PRINTING = threading.Lock()
+
+
 def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
@@ -120,7 +125,8 @@ def _connection(conn: socket.socket, events: list[bytes], tail: bytes, rate: flo
             )
             first, last, writes = _stream(conn, events, rate)
             conn.sendall(_chunk(tail) + b"0\r\n\r\n")
-            print(json.dumps({"first": first, "last": last, "writes": writes}), flush=True)
+            with _PRINTING:  # four replies may end at once: one whole line each
+                print(json.dumps({"first": first, "last": last, "writes": writes}), flush=True)
     except OSError:
         return
     finally:
@@ -260,7 +266,7 @@ class Pty:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def turn(self, line: str, *, done: bytes, timeout: float) -> Turn:
+    def turn(self, line: str, *, done: re.Pattern[bytes], timeout: float) -> Turn:
         """Type a line, press Enter, read until `done` is written."""
         os.write(self.fd, line.encode())
         time.sleep(0.2)
@@ -277,7 +283,7 @@ class Pty:
                 continue
             turn.reads.append(got)
             window = (window + got[1])[-4096:]
-            if done in window:
+            if done.search(window):
                 turn.end = got[0]
                 break
         else:
@@ -381,6 +387,8 @@ def samples(text: str) -> list[str]:
 # --- one case ---------------------------------------------------------------------------
 
 
+# The stats line after the reply ("tok/s" is left out when the reply took no time).
+_STATS = re.compile(rb"total \d+\.\d\ds")
 _ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 _TRAILING = re.compile(rb" +(?:\x1b\[[0-9;]*m)*\r?\n")
 
@@ -394,6 +402,8 @@ def visible_text(data: bytes) -> bool:
 @dataclass
 class Result:
     first_text: float
+    start: float  # Enter -> the server writes the first token
+    after: float  # the server writes the last token -> the stats line
     gap: float
     wall: float
     cpu: float
@@ -425,10 +435,12 @@ def run_case(
             time.sleep(1.0)  # the warm-up thread builds what the first reply needs
             timeout = 120 + (size / TOKEN / rate if rate else 0)
             if models == 1:
-                turn = pty.turn("go", done=b"tok/s", timeout=timeout)
+                turn = pty.turn("go", done=_STATS, timeout=timeout)
             else:  # /compare streams live; it is over when the metrics table is printed
                 names = " ".join(f"model-{n}" for n in range(models))
-                turn = pty.turn(f"/compare {names} -- go", done=b"output tokens", timeout=timeout)
+                turn = pty.turn(
+                    f"/compare {names} -- go", done=re.compile(b"output tokens"), timeout=timeout
+                )
             every = [server.timings() for _ in range(models)]
             timings = {
                 "first": min(t["first"] for t in every),
@@ -450,6 +462,8 @@ def run_case(
     written = b"".join(data for _, data in turn.reads)
     return Result(
         first_text=first_visible - first_token,
+        start=first_token - turn.enter,
+        after=turn.end - last_token,
         gap=max(b - a for a, b in pairwise(marks)),
         wall=turn.end - turn.enter,
         cpu=turn.cpu,
@@ -463,6 +477,8 @@ def median_result(results: list[Result]) -> Result:
     med = statistics.median
     return Result(
         first_text=med(r.first_text for r in results),
+        start=med(r.start for r in results),
+        after=med(r.after for r in results),
         gap=med(r.gap for r in results),
         wall=med(r.wall for r in results),
         cpu=med(r.cpu for r in results),
@@ -586,6 +602,16 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=0, help="runs per case (median)")
     parser.add_argument("--client-root", type=Path, help="run chatrepl from this checkout")
     parser.add_argument("--skip", type=int, default=0, help="skip the first N cases")
+    parser.add_argument(
+        "--only",
+        help="only these cases, e.g. '64:0,32:1000,4x32:0' (KB:tokens per second, 0: unpaced)",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also run chatrepl from this checkout, alternating with this one in every "
+        "repeat (a before/after side by side in one run)",
+    )
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -595,19 +621,26 @@ def main() -> int:
     header = (
         f"{'case':<28}{'first text':>11}{'max gap':>9}{'wall':>8}{'curl':>7}{'print 1x':>9}"
         f"{'wall/floor':>11}{'cpu':>7}{'cpu/1x':>7}{'written':>10}{'1x':>8}{'trail':>6}{'copies':>8}"
+        f"{'start':>9}{'after':>9}"
     )
     print(header)
+    chosen = cases(args.quick)[args.skip :]
+    if args.only:
+        chosen = [_parse_case(case) for case in args.only.split(",")]
+    roots: list[tuple[str, Path | None]] = [("", args.client_root)]
+    if args.before is not None:
+        roots = [("before ", args.before), ("after ", args.client_root)]
     with tempfile.TemporaryDirectory() as home:
-        for size, rate, models in cases(args.quick)[args.skip :]:
+        for size, rate, models in chosen:
             repeat = args.repeat or (3 if not rate or size / TOKEN / rate < 10 else 1)
             text = realistic_markdown(size)
-            results, curls, onces = [], [], []
-            for _ in range(repeat):  # side by side: each run measures all three
-                results.append(
-                    run_case(
-                        size, rate, client_root=args.client_root, home=Path(home), models=models
+            runs: dict[str, list[Result]] = {label: [] for label, _ in roots}
+            curls, onces = [], []
+            for _ in range(repeat):  # side by side: each run measures all of them
+                for label, root in roots:
+                    runs[label].append(
+                        run_case(size, rate, client_root=root, home=Path(home), models=models)
                     )
-                )
                 server = Server(size, rate)
                 try:
                     curls.append(curl(server.url))
@@ -615,25 +648,47 @@ def main() -> int:
                     server.close()
                 wall, cpu = print_once(text)
                 onces.append((wall * models, cpu * models))  # every answer printed once
-            r = median_result(results)
             curl_wall = statistics.median(c[0] for c in curls)
             once_wall = statistics.median(o[0] for o in onces)
             once_cpu = statistics.median(o[1] for o in onces)
-            name = f"{size // KB} KB " + (f"{rate:g} tok/s" if rate else "unpaced")
-            if models > 1:
-                name = f"/compare {models}x{name}"
-            print(
-                f"{name:<28}{r.first_text * 1000:>9.1f}ms{r.gap * 1000:>7.0f}ms{r.wall:>7.2f}s"
-                f"{curl_wall:>6.2f}s{once_wall:>8.2f}s{r.wall / (curl_wall + once_wall):>10.2f}x"
-                f"{r.cpu:>6.2f}s{r.cpu / once_cpu:>6.1f}x{r.written / KB:>8.0f}KB"
-                f"{printed_once_bytes(text) * models / KB:>6.0f}KB{r.trailing:>6}"
-                f"{'/'.join(map(str, r.copies)) or '-':>8}",
-                flush=True,
-            )
-        for rate in (0, 1000):
-            bench_columns(32 * KB, rate)
+            for label, results in runs.items():
+                r = median_result(results)
+                name = f"{size // KB} KB " + (f"{rate:g} tok/s" if rate else "unpaced")
+                if models > 1:
+                    name = f"/compare {models}x{name}"
+                _print_row(label + name, r, curl_wall, once_wall, once_cpu, text, models)
+        if not args.only:
+            for rate in (0, 1000):
+                bench_columns(32 * KB, rate)
     print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     return 0
+
+
+def _parse_case(case: str) -> tuple[int, float, int]:
+    """`64:1000` -> (64 KB, 1000 tokens/s, 1 model); `4x32:0` -> four models."""
+    size, _, rate = case.partition(":")
+    models, _, size = size.rpartition("x")
+    return int(size) * KB, float(rate or 0), int(models or 1)
+
+
+def _print_row(
+    name: str,
+    r: Result,
+    curl_wall: float,
+    once_wall: float,
+    once_cpu: float,
+    text: str,
+    models: int,
+) -> None:
+    print(
+        f"{name:<28}{r.first_text * 1000:>9.1f}ms{r.gap * 1000:>7.0f}ms{r.wall:>7.2f}s"
+        f"{curl_wall:>6.2f}s{once_wall:>8.2f}s{r.wall / (curl_wall + once_wall):>10.2f}x"
+        f"{r.cpu:>6.2f}s{r.cpu / once_cpu:>6.1f}x{r.written / KB:>8.0f}KB"
+        f"{printed_once_bytes(text) * models / KB:>6.0f}KB{r.trailing:>6}"
+        f"{'/'.join(map(str, r.copies)) or '-':>8}"
+        f"{r.start * 1000:>7.0f}ms{r.after * 1000:>7.0f}ms",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ import requests
 import urllib3.exceptions
 
 from chatrepl import __version__
+from chatrepl.adapters.chunked import DirectBody, direct_body, direct_reads
 from chatrepl.adapters.proxies import NetworkEnv
 from chatrepl.adapters.reads import gathered_reads, waiting_bytes
 from chatrepl.adapters.retry import (
@@ -74,7 +75,7 @@ from chatrepl.protocol.think import split_think_tags
 __all__ = ["HttpBackend", "retry_delay", "should_retry"]
 
 READ_SIZE = 65536
-READ_SPACING = 0.01  # seconds between two reads of a stream that keeps up (see reads)
+READ_SPACING = 0.02  # seconds between two reads of a stream that keeps up (see reads)
 DRAIN_LIMIT = 1 << 20  # past this much unread tail, dropping the connection is cheaper
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -111,14 +112,20 @@ class _Body:
         self.head = b""  # the first bytes, to name what arrived when it was no stream
         self.ended = False  # the server closed the body (as opposed to us stopping at [DONE])
 
+        self.direct: DirectBody | None = None  # a chunked body undone here, a read at a time
+
     def __iter__(self) -> Iterator[bytes]:
         raw = self._response.raw
-        reads = gathered_reads(
-            lambda size: raw.read1(size, decode_content=True),
-            waiting_bytes(raw),
-            size=READ_SIZE,
-            spacing=READ_SPACING,
-        )
+        self.direct = direct_body(raw)
+        if self.direct is not None:
+            reads = direct_reads(self.direct, size=READ_SIZE, spacing=READ_SPACING)
+        else:
+            reads = gathered_reads(
+                lambda size: raw.read1(size, decode_content=True),
+                waiting_bytes(raw),
+                size=READ_SIZE,
+                spacing=READ_SPACING,
+            )
         try:
             for data in reads:
                 if len(self.head) < SNIPPET * 4:
@@ -227,8 +234,9 @@ class HttpBackend:
         event_stream = content_type.lower() == "text/event-stream"
         if event_stream or (streaming and content_type != "application/json"):
             # a server may also stream when asked not to: read what it sends
-            yield from self._stream_events(response, streaming=streaming)
-            self._finish(response)
+            body = _Body(response, self._describe)
+            yield from self._stream_events(response, body, streaming=streaming)
+            self._finish(response, body.direct)
         else:  # asked for no stream, or a server that ignored stream=true
             yield from self._json_events(response)
 
@@ -250,10 +258,9 @@ class HttpBackend:
         return name
 
     def _stream_events(
-        self, response: requests.Response, *, streaming: bool
+        self, response: requests.Response, body: _Body, *, streaming: bool
     ) -> Iterator[StreamEvent]:
         """The events of an event stream, which must end with a finish reason or [DONE]."""
-        body = _Body(response, self._describe)
         started = finished = False
         try:
             for event in parse_stream(redact_chunks(body, self.redactor)):
@@ -497,7 +504,7 @@ class HttpBackend:
             "nothing was sent there (if it is the right server, use --url)"
         )
 
-    def _finish(self, response: requests.Response) -> None:
+    def _finish(self, response: requests.Response, direct: DirectBody | None = None) -> None:
         """After `[DONE]`: drain a short tail so the connection can be reused."""
         raw = response.raw
         reusable = raw.chunked or raw.length_remaining is not None
@@ -505,6 +512,11 @@ class HttpBackend:
             return  # the finally closes it; it could not be reused anyway
         left = DRAIN_LIMIT
         try:
+            if direct is not None:  # the framing is undone here: http.client lost track
+                while left > 0 and (data := direct.read(READ_SIZE)):
+                    left -= len(data)
+                if not direct.decoder.done:
+                    return  # too long a tail: the finally drops the connection
             while left > 0 and (data := raw.read1(READ_SIZE, decode_content=True)):
                 left -= len(data)
         except (urllib3.exceptions.HTTPError, OSError, ValueError):

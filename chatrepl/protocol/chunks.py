@@ -9,6 +9,7 @@ as one `ServedModel` (again only if it changes), so a vote can say which model a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
@@ -131,6 +132,78 @@ class _Served:
         self.last: ServedModel | None = None
 
 
+# The chunk nearly every server sends mid-reply, in compact or `json.dumps` spacing: a
+# text delta for choice 0, maybe the model's name (before or after the choices), and
+# only fields that change nothing here. Groups: the model before, the text, the model after.
+_META = (
+    r'"(?:id|object|created|system_fingerprint|service_tier|obfuscation)": ?'
+    r'(?:"(?!error")[^"\\\x00-\x1f]*"|-?(?:0|[1-9]\d*)|null)'
+)
+_MODEL = r'"model": ?"([^"\\\x00-\x1f]*)"'
+_TEXT_CHUNK = re.compile(
+    rf"\{{(?:{_META}, ?)*(?:{_MODEL}, ?(?:{_META}, ?)*)?"
+    r'"choices": ?\[\{(?:"index": ?0, ?)?"delta": ?\{"content": ?'
+    r'"([^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*)"\}'
+    r'(?:, ?"logprobs": ?null)?(?:, ?"finish_reason": ?null)?\}\]'
+    rf"(?:, ?{_META})*(?:, ?{_MODEL}(?:, ?{_META})*)?\}}"
+)
+_TEXT_EVENT = re.compile(rf"data: {_TEXT_CHUNK.pattern}\n\n")
+
+
+def _unescaped(text: str) -> str | None:
+    if "\\" not in text:
+        return text
+    try:
+        value: str = json.loads(f'"{text}"')
+    except json.JSONDecodeError:
+        return None  # let the general path say what is wrong
+    return value
+
+
+def texts_of_events(text: str) -> list[tuple[str, str]] | None:
+    """(model, text) of each whole event, when all are plain text-delta chunks, each a
+    lone `data: ` line (read in one pass of a regular expression; the model is "" when
+    the chunk names none); None when any event is something else."""
+    # An event's text cannot hold a raw line end, so each match is exactly one event;
+    # split gives [between, model, text, model, between, …]: nothing may be between.
+    parts = _TEXT_EVENT.split(text)
+    if any(parts[::4]):
+        return None
+    out = []
+    for before, piece, after in zip(parts[1::4], parts[2::4], parts[3::4], strict=True):
+        unescaped = _unescaped(piece)
+        if unescaped is None:
+            return None
+        out.append((after if after is not None else before or "", unescaped))
+    return out
+
+
+def text_of_chunk(data: str) -> tuple[str, str] | None:
+    """(model, text) of a plain text-delta chunk (its text may be "", the model is ""
+    when it names none), read without parsing it as JSON; None when `data` is any other
+    kind of chunk (or not JSON at all)."""
+    match = _TEXT_CHUNK.fullmatch(data)
+    if match is None:
+        return None
+    before, piece, after = match.groups()
+    text = _unescaped(piece)
+    if text is None:
+        return None
+    return (after if after is not None else before or ""), text
+
+
+def _served_model(model: str, served: _Served) -> ServedModel | None:
+    """The `ServedModel` a chunk naming `model` adds, as `decode_events` keeps them."""
+    name = model.strip()
+    if not name:
+        return None
+    event = ServedModel(name)
+    if event == served.last:
+        return None
+    served.last = event
+    return event
+
+
 def decode_events(
     events: Iterable[SseEvent], *, served: _Served | None = None
 ) -> Iterator[StreamEvent | None]:
@@ -145,6 +218,15 @@ def decode_events(
         if data == "[DONE]":
             yield None
             return
+        if sse.event != "error" and data[:1] == "{":
+            fast = text_of_chunk(data)
+            if fast is not None:
+                model = _served_model(fast[0], served)
+                if model is not None:
+                    yield model
+                if fast[1]:
+                    yield TextDelta(fast[1])
+                continue
         if sse.event == "error":
             try:
                 raise ApiError(error_message(json.loads(data)))
@@ -176,9 +258,37 @@ def parse_stream(chunks: Iterable[bytes]) -> Iterator[StreamEvent]:
     """
     decoder, served = EventStreamDecoder(), _Served()
     for chunk in chunks:
-        if (yield from _batched(decode_events(decoder.feed(chunk), served=served))):
+        taken = decoder.take_blocks(chunk)
+        if taken is None:
+            events = decoder.feed(chunk)
+        else:
+            # The common case, a read of nothing but text deltas, without an object
+            # per event; anything else goes the general way.
+            fast = texts_of_events(taken)
+            if fast is not None:
+                yield from _fast_events(fast, served)
+                continue
+            events = decoder.events_of(taken)
+        if (yield from _batched(decode_events(events, served=served))):
             return
     yield from _batched(decode_events(decoder.close(), served=served))
+
+
+def _fast_events(chunks: list[tuple[str, str]], served: _Served) -> Iterator[StreamEvent]:
+    """The events of (model, text) chunks: the texts joined, a `ServedModel` where the
+    model changes (the first one included), as `_batched(decode_events(…))` gives them."""
+    texts: list[str] = []
+    for model, text in chunks:
+        event = _served_model(model, served) if model else None
+        if event is not None:
+            if texts:
+                yield TextDelta("".join(texts))
+                texts = []
+            yield event
+        if text:
+            texts.append(text)
+    if texts:
+        yield TextDelta("".join(texts))
 
 
 def _batched(events: Iterable[StreamEvent | None]) -> Generator[StreamEvent, None, bool]:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.ui.code_render import CODE_THEME
 from chatrepl.ui.stats import STATS_STYLE, fold_line, format_stats, one_line
-from chatrepl.ui.stream_render import REASONING_STYLE, Line, StreamRenderer
+from chatrepl.ui.stream_render import REASONING_STYLE, ROUGH_FOR, Line, StreamRenderer
 from chatrepl.ui.table_layout import (
     FOLD_INDENT,
     TABLE_GAP,
@@ -51,6 +51,13 @@ __all__ = ["CODE_THEME", "REASONING_STYLE", "RichView", "recording_view", "save_
 HIGHLIGHT_STYLE = "bold reverse"  # a search hit's matching words
 PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh while they wait
 FEED_LIMIT = 16_384  # characters of new text parsed at most per refresh
+# The languages replies most often show code in: their lexers load while the user types.
+# (About 40 ms in all; css and sql alone would cost as much again: they load when used.)
+WARM_LEXERS = (
+    *("python", "javascript", "typescript", "json", "bash", "rust", "go", "java"),
+    *("c", "cpp", "html", "yaml", "diff", "text"),
+)
+BURST = 2_048  # characters waiting: a refresh comes at once, not at the next tick
 
 
 def warm_up() -> None:
@@ -60,9 +67,12 @@ def warm_up() -> None:
 
     from rich.console import Console
 
+    from chatrepl.ui.code_render import _lexer
     from chatrepl.ui.mdstream import find_blocks
 
     find_blocks("x\n\ny\n")
+    for name in WARM_LEXERS:  # importing a lexer's module costs up to 10 ms, once
+        _lexer(name)
     console = Console(file=io.StringIO(), width=40, force_terminal=True)
     renderer = StreamRenderer(console, width=40, height=10)
     renderer.feed("# x\n\n*y* `z`\n\n```python\nx = 1\n```\n\n- a\n")
@@ -84,6 +94,28 @@ class _Rows:
         for row in self.rows:
             yield from row
             yield line
+
+
+def _appended(old: list[Line], new: list[Line]) -> str | None:
+    """The plain text `new` adds to the end of `old`'s last row, when that is all that
+    changes (the same rows, the last one only longer, by unstyled text); else None."""
+    if len(old) != len(new) or not old:
+        return None
+    for before, after in zip(old[:-1], new[:-1], strict=True):
+        if before is not after and before != after:
+            return None
+    before, after = old[-1], new[-1]
+    if not before or len(after) < len(before) or after[: len(before) - 1] != before[:-1]:
+        return None
+    last, grown = before[-1], after[len(before) - 1]
+    if grown.style != last.style or grown.control or not grown.text.startswith(last.text):
+        return None
+    added = after[len(before) :]
+    if any(segment.style is not None or segment.control for segment in added):
+        return None
+    if grown.text != last.text and last.style is not None:
+        return None  # the row's own styled text grew: draw it properly
+    return grown.text[len(last.text) :] + "".join(segment.text for segment in added)
 
 
 def _terminal_fd(console: Console) -> int | None:
@@ -120,6 +152,8 @@ class _ReplyStream:
         self._answer_started = False
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._hurry = threading.Event()  # a burst is waiting, or the reply is over
+        self._pending = 0  # characters handed over since the last refresh took them
         self._abort = False
         self._failed = False
         self._fd = _terminal_fd(console)
@@ -158,15 +192,19 @@ class _ReplyStream:
             else:
                 self._answer_started = True
                 self._text.append(event.text)
+            self._pending += len(event.text)
+            if self._pending >= BURST:
+                self._hurry.set()
         self._wake.set()
 
     def draw(self) -> None:
-        """Draw what has arrived now instead of at the next tick."""
-        self._tick()
+        """Draw what has arrived now instead of at the next tick, all of it as markdown."""
+        self._tick(exact=True)
 
     def close(self) -> None:
         """Print everything still pending and give the terminal back."""
         self._stop.set()
+        self._hurry.set()
         self._wake.set()
         try:
             try:
@@ -199,15 +237,18 @@ class _ReplyStream:
             self._tick()  # the placeholder, at once
             while not self._abort:
                 if self.renderer.backlog or self._text:
-                    time.sleep(0.001)  # let the reader take the GIL between refreshes
+                    time.sleep(0)  # let the reader take the GIL between refreshes
                 else:
                     if self._stop.is_set():
                         break
-                    self._wake.wait()
-                    # At most refresh_per_second refreshes; the first text at once.
+                    # Text shown raw is drawn as markdown a moment later, new text or not.
+                    self._wake.wait(ROUGH_FOR if self.renderer.rough else None)
+                    # At most refresh_per_second refreshes of the tail; the first text,
+                    # and a burst of text (finished blocks to print: work done once,
+                    # not a redraw), at once.
                     pause = last + self._interval - time.perf_counter()
-                    if pause > 0 and not self._stop.is_set():
-                        self._stop.wait(pause)
+                    if pause > 0:
+                        self._hurry.wait(pause)
                     self._wake.clear()
                 last = time.perf_counter()
                 self._tick()
@@ -218,7 +259,7 @@ class _ReplyStream:
             # Never kill the reply over a rendering bug: close() prints it unrendered.
             self._failed = True
 
-    def _tick(self) -> None:
+    def _tick(self, *, exact: bool = False) -> None:
         with self._draw_lock:
             if self._failed:
                 return
@@ -227,22 +268,34 @@ class _ReplyStream:
             renderer = self.renderer
             if text or thinking:
                 renderer.feed(text, thinking)
-            elif self._drawn and not resized and not renderer.backlog:
+            elif self._drawn and not (resized or renderer.backlog or renderer.rough or exact):
                 return  # nothing new to show
-            self._draw(renderer.print_rows(self._budget))
+            self._draw(renderer.print_rows(self._budget), exact=exact)
 
     _drawn = False  # the live region was drawn at least once
 
-    def _draw(self, printed: list[Line]) -> None:
+    def _draw(self, printed: list[Line], *, exact: bool = False) -> None:
         """Print rows into scrollback and redraw the live region below them."""
+        changed = True
         if self._live is not None:
             # The new tail goes in first, so the print below redraws the live region
             # only once, already without the blocks it moves into scrollback.
-            self._slot.rows = self.renderer.live_rows()
+            rows = self.renderer.live_rows(exact=exact)
+            changed = rows is not self._slot.rows or not self._drawn
+            extra = _appended(self._slot.rows, rows) if changed and not printed else None
+            self._slot.rows = rows
+            if extra:
+                # Only words added to the last row: written where the cursor is (the end
+                # of that row), not the whole region again. Live's next refresh moves up
+                # as many rows as before, so nothing is left behind.
+                self.console.file.write(extra)
+                self.console.file.flush()
+                self._drawn = True
+                return
         if printed:
             self.console.print(_Rows(printed), crop=False)
-        elif self._live is not None:
-            self._live.refresh()
+        elif self._live is not None and changed:
+            self._live.refresh()  # not when it would draw the same rows again
         self._drawn = True
 
     def _finish_step(self) -> bool:
@@ -266,6 +319,9 @@ class _ReplyStream:
         with self._lock:
             text, self._text = "".join(self._text), []
             thinking, self._thinking = "".join(self._thinking), []
+            self._pending = 0
+            if not self._stop.is_set():
+                self._hurry.clear()
             if limit is not None and len(text) > limit:
                 cut = text.rfind("\n", 0, limit) + 1 or limit
                 text, self._text = text[:cut], [text[cut:]]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ REASONING_STYLE = "dim italic"
 BIG_CODE = 2_000  # characters: a code block longer than this is printed in slices
 STEP_CHARS = 1_500  # characters rendered at most in one step of printing finished text
 _START_COST = 4e-6  # seconds of rendering per character, until measured
+ROUGH_FOR = 0.15  # seconds new text may be shown raw after a full drawing of the tail
 
 # rich.markdown puts a blank line before a top-level block when the element that closed
 # last asks for one, so a block rendered on its own can differ from the same block inside
@@ -48,6 +50,43 @@ _START_COST = 4e-6  # seconds of rendering per character, until measured
 # puts it in the same state as after any block but a rule.
 _PRIMER = "x\n\n"
 _PRIMER_LINES = 1
+
+
+def markdown(source: str) -> Any:
+    """rich's `Markdown` for `source`, parsed by one MarkdownIt built once (rich builds a
+    new one for every `Markdown`, a tenth of a millisecond each time: more than a short
+    block costs to parse)."""
+    return _markdown_class()(source)
+
+
+@lru_cache(maxsize=1)
+def _markdown_class() -> Any:
+    from markdown_it import MarkdownIt
+    from rich.markdown import Markdown
+
+    from chatrepl.ui.code_render import CODE_THEME
+
+    parser = MarkdownIt().enable("strikethrough").enable("table")  # as rich.markdown's
+
+    class SharedParser(Markdown):
+        def __init__(self, markup: str) -> None:  # what Markdown.__init__ sets
+            self.markup = markup
+            self.parsed = parser.parse(markup)
+            self.code_theme = CODE_THEME
+            self.justify = None
+            self.style = "none"
+            self.hyperlinks = True
+            self.inline_code_lexer = None
+            self.inline_code_theme = CODE_THEME
+
+    probe = "x *y*\n\n- z"
+    real, shared = Markdown(probe, code_theme=CODE_THEME), SharedParser(probe)
+    same = vars(real).keys() == vars(shared).keys() and all(
+        getattr(real, k) == getattr(shared, k) for k in vars(real) if k != "parsed"
+    )
+    if not same:  # another rich sets other fields: build them its own way
+        return lambda source: Markdown(source, code_theme=CODE_THEME)
+    return SharedParser
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +123,12 @@ class StreamRenderer:
         self._normalizer = NewlineNormalizer()
         self._cost = _START_COST
         self._finished = False
+        self.rough = False  # the live rows shown carry text not drawn as markdown yet
+        self._live_key: tuple[Any, ...] | None = None  # what the live rows were made of
+        self._live_rows: list[Line] = []
+        self._full: tuple[Any, str, list[Line]] | None = None  # the last full drawing
+        self._full_at = 0.0  # when it was made
+        self._full_cost = 0.0  # and what it cost, in seconds
 
     # --- input -----------------------------------------------------------------
 
@@ -97,8 +142,12 @@ class StreamRenderer:
             if not self._answer_started:
                 self._answer_started = True
                 self._queue_reasoning(final=True)
-            self._tail += self._normalizer.feed(text)
-            self._queue_blocks()
+            added = self._normalizer.feed(text)
+            self._tail += added
+            # Blocks are cut at whole lines only: text with no line end in it changes
+            # nothing the parser would see (an open fence still needs its last line).
+            if "\n" in added or self._open is not None:
+                self._queue_blocks()
 
     def finish(self) -> None:
         """The reply is over: queue everything that is left."""
@@ -149,32 +198,74 @@ class StreamRenderer:
                 self._cost = 0.7 * self._cost + 0.3 * measured
         return [self._trim(row) for row in rows]
 
-    def live_rows(self) -> list[Line]:
-        """The unfinished tail as it looks now, at most the screen height less two rows."""
-        from rich.markdown import Markdown
+    def live_rows(self, *, exact: bool = True) -> list[Line]:
+        """The unfinished tail as it looks now, at most the screen height less two rows.
+
+        Not `exact`, text that came since the last full drawing may be added to it raw
+        (`rough` says so) for a while after it: a full drawing of a long list or table
+        costs milliseconds, twenty times a second, while the reply is one-time work.
+        The same tail twice gives the same list back, undrawn.
+        """
         from rich.text import Text
 
-        from chatrepl.ui.code_render import CODE_THEME
         from chatrepl.ui.mdstream import preview_source
 
         if self.backlog:
+            self.rough = False
             return []
         room = max(1, self.height - 2)
+        size = (self.width, self.height, self._gap)
+        if self._reasoning_open:
+            key: tuple[Any, ...] = ("reasoning", self._reasoning, size)
+        elif not self._tail:
+            key = ("empty", self._answer_started, size)
+        elif self._open is not None:
+            key = ("fence", self._tail, size)
+        else:
+            key = ("markdown", self._tail, size)
+        clock = time.perf_counter
+        began = clock()
+        rough = not exact and began - self._full_at < max(ROUGH_FOR, 40 * self._full_cost)
+        if key == self._live_key and (rough or not self.rough):
+            return self._live_rows
+        drawn = False
         if self._reasoning_open:
             text = Text(self._reasoning, REASONING_STYLE)
             rows = self.console.render_lines(text, self._options, pad=False)[-room:]
+            rows = [self._trim(row) for row in rows]
         elif not self._tail:
-            return [] if self._answer_started else self._render(Text("…", style="dim"))
+            rows = [] if self._answer_started else self._render(Text("…", style="dim"))
         elif self._open is not None:
             rows = self._code_rows.preview(
-                self.console, self.width, self._open, after_gap=self._gap, max_lines=room
+                self.console,
+                self.width,
+                self._open,
+                after_gap=self._gap,
+                max_lines=room,
+                rough=rough,
             )
+            rows = [self._trim(row) for row in rows]
+            drawn = not rough
+            rough = rough and self._code_rows.rough
         else:
             source = preview_source(self._tail, self._live_kind, room)
-            # The blank row rich would put before it, without rendering the primer.
-            rows = self._render(Markdown(source, code_theme=CODE_THEME))
-            rows = ([[], *rows] if self._gap and rows else rows)[-room:]
-        return [self._trim(row) for row in rows]
+            shown = self._full
+            if rough and shown is not None and shown[0] == size and source.startswith(shown[1]):
+                rows = _rough_rows(shown[2], source[len(shown[1]) :], self.width)[-room:]
+            else:
+                rough = False
+                rendered = self._render(markdown(source))
+                # The blank row rich would put before it, without rendering the primer.
+                gapped = [[], *rendered] if self._gap and rendered else rendered
+                full = [self._trim(row) for row in gapped]
+                self._full = (size, source, full)
+                rows = full[-room:]
+                drawn = True
+        if drawn:
+            self._full_at, self._full_cost = clock(), clock() - began
+        self.rough = rough
+        self._live_key, self._live_rows = key, rows
+        return rows
 
     def unprinted(self) -> str:
         """Everything not printed yet, as plain text (for when rendering fails)."""
@@ -272,12 +363,8 @@ class StreamRenderer:
         return allowed
 
     def _markdown_rows(self, source: str, *, after_gap: bool) -> list[Line]:
-        from rich.markdown import Markdown
-
-        from chatrepl.ui.code_render import CODE_THEME
-
-        markdown = Markdown(_PRIMER + source if after_gap else source, code_theme=CODE_THEME)
-        rows = self.console.render_lines(markdown, self._options, pad=False)
+        rendered = markdown(_PRIMER + source if after_gap else source)
+        rows = self.console.render_lines(rendered, self._options, pad=False)
         return rows[_PRIMER_LINES:] if after_gap else rows
 
     def _render(self, renderable: RenderableType) -> list[Line]:
@@ -285,6 +372,32 @@ class StreamRenderer:
 
     def _trim(self, row: Line) -> Line:
         return trim_row(row, width=self.width if self.to_edge else None)
+
+
+def _rough_rows(rows: list[Line], extra: str, width: int) -> list[Line]:
+    """`rows` with `extra` written after them as plain text, wrapped at `width` cells."""
+    from rich.cells import cell_len, chop_cells
+    from rich.segment import Segment
+
+    kept = len(rows) - 1  # rows before this one are left as they are
+    done = rows[:-1]
+    last = list(rows[-1]) if rows else []
+    used = sum(segment.cell_length for segment in last)
+    for number, line in enumerate(extra.split("\n")):
+        if number:
+            done.append(last)
+            last, used = [], 0
+        while line:
+            if used >= width:
+                done.append(last)
+                last, used = [], 0
+            part = chop_cells(line, width - used)[0]
+            last.append(Segment(part))
+            used += cell_len(part)
+            line = line[len(part) :]
+    done.append(last)
+    # No trailing spaces written, even for a moment (a word's space waits for the word).
+    return done[: max(0, kept)] + [trim_row(row, width=None) for row in done[max(0, kept) :]]
 
 
 _PAINTS_SPACE = ("underline", "underline2", "reverse", "strike", "overline", "frame", "encircle")

@@ -142,3 +142,119 @@ def test_a_painted_run_to_the_edge_becomes_erase_to_end_of_line() -> None:
     console = Console(file=io.StringIO(), width=10, force_terminal=True, color_system="standard")
     console.print(_Rows([trimmed]), crop=False)
     assert "\x1b[41m\x1b[K" in console.file.getvalue()
+
+
+# --- a cheap live tail ----------------------------------------------------------------
+
+
+def plain(rows: list[list[Segment]]) -> list[str]:
+    return ["".join(segment.text for segment in row) for row in rows]
+
+
+def test_new_text_is_shown_raw_until_the_next_full_drawing_of_the_tail() -> None:
+    renderer = StreamRenderer(terminal_console(), width=WIDTH, height=HEIGHT)
+    renderer.feed("A paragraph with **bold")
+    renderer.live_rows(exact=False)  # the first drawing is a full one
+    renderer.feed(" words** and more ")
+    rough = renderer.live_rows(exact=False)
+    assert renderer.rough
+    assert "**" in "".join(plain(rough))  # what came since is written as it came
+    assert not any(row and row[-1].text.endswith(" ") for row in rough)  # never padded
+    exact = renderer.live_rows()
+    assert not renderer.rough
+    assert plain(exact)[-1].strip() == "A paragraph with bold words and more"
+
+
+def test_the_same_tail_is_not_drawn_twice() -> None:
+    renderer = StreamRenderer(terminal_console(), width=WIDTH, height=HEIGHT)
+    renderer.feed("| a | b |\n|---|---|\n| 1 | 2 |\n")
+    first = renderer.live_rows(exact=False)
+    assert renderer.live_rows(exact=False) is first  # nothing new: the rows as they were
+    renderer.feed("| 3 | 4 |\n")
+    assert renderer.live_rows(exact=False) is not first
+
+
+def test_an_open_code_block_shows_new_lines_plain_then_highlighted() -> None:
+    renderer = StreamRenderer(terminal_console(), width=WIDTH, height=HEIGHT)
+    renderer.feed("```python\ndef f(x):\n")
+    highlighted = renderer.live_rows(exact=False)
+    renderer.feed("    return x\n")
+    rough = renderer.live_rows(exact=False)
+    assert renderer.rough
+    assert any("return x" in text for text in plain(rough))
+    exact = renderer.live_rows()
+    assert plain(exact) == plain(rough)  # the same text, now in colour
+    assert exact != rough and exact[: len(highlighted) - 1] == highlighted[:-1]
+
+
+def test_raw_text_is_drawn_as_markdown_a_moment_later_without_more_text() -> None:
+    console = terminal_console()
+    view = RichView(console)
+    view.begin_reply()
+    view.show(TextDelta("Some **bold"))
+    time.sleep(0.08)  # drawn in full
+    view.show(TextDelta(" words** here"))
+    time.sleep(0.6)  # no more text comes; the raw words must not stay
+    seen = "\n".join(row for row, _ in screen(console.file.getvalue()))
+    view.end_reply(None)
+    assert "Some bold words here" in seen
+    assert "**" not in seen
+
+
+@pytest.mark.parametrize("lexer", ["python", "rust", "json", "bash", "text", "nonexistent"])
+def test_code_rows_made_from_tokens_are_the_rows_syntax_makes(lexer: str) -> None:
+    from rich.syntax import Syntax
+
+    from chatrepl.ui.code_render import CodeRows, _lexer, code_theme
+
+    code = 'def f(x):\n    """Doc."""\n\n    return {"a": [1, 2.5]}  # note\nfn main() {}'
+    console = terminal_console()
+    rows = CodeRows()
+    rows.lexer = _lexer(lexer)
+    syntax = Syntax(code, rows.lexer, theme=code_theme(), word_wrap=True, padding=(0, 1))
+    expected = console.render_lines(syntax, console.options.update(width=WIDTH), pad=False)
+    got = rows.render(console, code, WIDTH)
+    assert [list(Segment.simplify(r)) for r in got] == [list(Segment.simplify(r)) for r in expected]
+
+
+def test_code_rows_too_wide_or_with_tabs_are_left_to_syntax() -> None:
+    from chatrepl.ui.code_render import _lexer, _short_line_rows
+
+    lexer = _lexer("python")
+    assert not isinstance(lexer, str)
+    assert _short_line_rows(lexer, "x = 1", WIDTH) is not None
+    assert _short_line_rows(lexer, "x" * (WIDTH - 1), WIDTH) is None  # it would wrap
+    assert _short_line_rows(lexer, "\tx = 1", WIDTH) is None
+    assert _short_line_rows(lexer, "x = '表'", WIDTH) is None  # two cells wide
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_the_shared_parser_draws_what_rich_markdown_draws(name: str) -> None:
+    from rich.markdown import Markdown
+
+    from chatrepl.ui.stream_render import markdown
+
+    ours, theirs = terminal_console(), terminal_console()
+    ours.print(markdown(DOCS[name]))
+    ours.print(markdown(DOCS[name]))  # the parser is reused
+    theirs.print(Markdown(DOCS[name]))
+    theirs.print(Markdown(DOCS[name]))
+    # (the same bytes but for each link's random id)
+    assert screen(ours.file.getvalue()) == screen(theirs.file.getvalue())
+    assert len(ours.file.getvalue()) == len(theirs.file.getvalue())
+
+
+def test_words_added_to_the_last_row_are_written_alone_and_leave_no_copies() -> None:
+    text = "Words arriving slowly, as a model types them one by one here.\n\nThe end.\n"
+    console = terminal_console()
+    view = RichView(console)
+    view.begin_reply()
+    words = text.split(" ")
+    for n, word in enumerate(words):
+        view.show(TextDelta(word if n == len(words) - 1 else word + " "))
+        time.sleep(0.04)  # about one refresh per word
+    view.end_reply(None)
+    output = console.file.getvalue()
+    # Most words went out on their own, not with the whole row written again.
+    assert output.count("Words arriving") <= len(words) // 2
+    assert screen(output) == printed_once(text)
