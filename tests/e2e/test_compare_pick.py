@@ -322,3 +322,25 @@ def test_a_blind_pick_is_recorded_before_it_reveals_the_names(servers) -> None:
     model = comparison.targets[chosen].model
     assert view.infos[-1] == f"now using {model} (was m1)"
     assert engine.conversation.messages[-1].content == f"{model} t=None on q"
+
+
+def test_compare_off_when_it_is_not_on_says_so(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare off")
+    assert view.infos == ["comparisons are not on: /compare on SPEC... turns them on"]
+    assert engine.compare_specs is None and not home.chat_requests
+
+
+def test_picking_the_sessions_own_model_does_not_claim_a_switch(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare m1 m2 -- q")
+        engine.handle("/pick m1")
+        engine.handle("/compare m1 m1@temperature=0.4 -- again")
+        engine.handle("/pick 2")
+    assert view.infos[-2] == "kept m1's reply; the session goes on with it as before"
+    assert view.infos[-1] == "now using m1 · temperature=0.4 (was m1)"  # a setting changed
+    assert engine.settings.temperature == 0.4
