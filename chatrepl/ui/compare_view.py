@@ -366,7 +366,11 @@ class CompareStream:
     def _panel_header(self, column: _Column) -> list[Line]:
         from rich.rule import Rule
 
-        return [[], *self._render(Rule(column.label, align="left"), self.column_width)]
+        label = column.label
+        if not (self.comparison.blind and not self.comparison.revealed):
+            # panels go out as their replies end: the number says which one /pick N keeps
+            label = f"{self.comparison.order.index(column.index) + 1} · {label}"
+        return [[], *self._render(Rule(label, align="left"), self.column_width)]
 
     def _choose(self, *, final: bool) -> _Column | None:
         waiting = [c for c in self.columns if not c.printed]

@@ -49,7 +49,7 @@ def test_a_resize_mid_comparison_lays_the_rest_out_for_the_new_width(
     term.wait_for("output tokens", timeout=30)
     term.wait_for_prompt()
     lines = term.text().split("\n")
-    header = max(i for i, line in enumerate(lines) if line.startswith("m2 ─"))
+    header = max(i for i, line in enumerate(lines) if line.startswith("2 · m2 ─"))
     end = next(i for i, line in enumerate(lines) if "output tokens" in line)
     panel = re.sub(r"\s+", "", "".join(lines[header + 1 : end]))
     whole = re.sub(r"\s+", "", answer("m2"))
