@@ -344,3 +344,14 @@ def test_picking_the_sessions_own_model_does_not_claim_a_switch(servers) -> None
     assert view.infos[-2] == "kept m1's reply; the session goes on with it as before"
     assert view.infos[-1] == "now using m1 · temperature=0.4 (was m1)"  # a setting changed
     assert engine.settings.temperature == 0.4
+
+
+def test_more_models_than_letters_is_one_line_and_nothing_is_sent(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    many = " ".join(f"m1@seed={i}" for i in range(27))
+    with stack:
+        engine.handle(f"/compare --blind {many} -- q")
+        engine.handle("/compare on " + many)
+    assert view.errors == ["at most 26 models at once (columns A to Z), not 27"] * 2
+    assert home.requests == [] and engine.compare_specs is None
