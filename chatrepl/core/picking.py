@@ -158,6 +158,16 @@ class Comparing:
         index = comparison.find(name)
         count = len(comparison.targets)
         if index is None:
+            shared = [
+                str(comparison.order.index(i) + 1)
+                for i, t in enumerate(comparison.targets)
+                if name in (t.spec, t.header, t.model)
+            ]
+            if len(shared) > 1:
+                raise CommandError(
+                    f"{name} is more than one column ({', '.join(sorted(shared))}): "
+                    "/pick its number or letter"
+                )
             raise CommandError(
                 f"no column {name!r}: /pick 1–{count}, a letter A–{chr(64 + count)}, or a model"
             )

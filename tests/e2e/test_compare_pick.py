@@ -320,7 +320,10 @@ def test_a_blind_pick_is_recorded_before_it_reveals_the_names(servers) -> None:
     assert seen == [(False, chosen)]  # the vote saw the columns still blind
     assert comparison.revealed and view.of("reveal")
     model = comparison.targets[chosen].model
-    assert view.infos[-1] == f"now using {model} (was m1)"
+    switch = f"now using {model} (was m1)"
+    if model == "m1":  # the session's own model in column A: nothing to switch
+        switch = "kept m1's reply; the session goes on with it as before"
+    assert view.infos[-1] == switch
     assert engine.conversation.messages[-1].content == f"{model} t=None on q"
 
 
@@ -355,3 +358,14 @@ def test_more_models_than_letters_is_one_line_and_nothing_is_sent(servers) -> No
         engine.handle("/compare on " + many)
     assert view.errors == ["at most 26 models at once (columns A to Z), not 27"] * 2
     assert home.requests == [] and engine.compare_specs is None
+
+
+def test_a_model_name_shared_by_two_columns_asks_for_the_number(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare m2@temperature=0.1 m2@temperature=0.9 -- q")
+        engine.handle("/pick m2")
+        engine.handle("/pick 2")
+    assert view.errors == ["m2 is more than one column (1, 2): /pick its number or letter"]
+    assert engine.settings.temperature == 0.9
