@@ -369,3 +369,16 @@ def test_a_model_name_shared_by_two_columns_asks_for_the_number(servers) -> None
         engine.handle("/pick 2")
     assert view.errors == ["m2 is more than one column (1, 2): /pick its number or letter"]
     assert engine.settings.temperature == 0.9
+
+
+def test_on_and_off_mixed_up_is_one_line_not_a_model_called_off(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare on off")
+        engine.handle("/compare off m2")
+    assert view.errors == [
+        "/compare on takes models; /compare off turns comparisons off",
+        "/compare off takes nothing more: /compare off",
+    ]
+    assert engine.compare_specs is None and not home.requests
