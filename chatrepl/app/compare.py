@@ -18,6 +18,7 @@ from chatrepl.app.wiring import Session
 from chatrepl.core.comparison import Comparison, Target
 from chatrepl.core.errors import ConfigError, ExitStatus
 from chatrepl.core.settings import ConfigFile
+from chatrepl.core.specs import current_target, is_current
 from chatrepl.ui.terminal import keyboard_echo_off
 
 
@@ -56,6 +57,9 @@ def run_compare(session: Session) -> int:
     else:
         view = session.view()
     engine = session.build_engine(view, interactive=False)
+    model = engine.settings.model
+    if len(targets) == 1 and model and not is_current(targets[0], model):
+        targets.insert(0, current_target(model))  # one spec: mine against that one
     with keyboard_echo_off(environment.stdin if environment.stdin_isatty else None):
         comparison = engine.compare(targets, text)
     if as_json:

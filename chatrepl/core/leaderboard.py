@@ -224,7 +224,7 @@ class Filters:
 def select(votes: Iterable[Vote], filters: Filters) -> tuple[list[Vote], dict[str, int]]:
     """The votes a board counts, and how many of the filtered ones it leaves out and why."""
     kept: list[Vote] = []
-    left_out = {"not blind": 0, "where a reply named its maker": 0}
+    left_out = {"not blind": 0, "where a reply named its maker": 0, "where a reply failed": 0}
     for vote in votes:
         if not filters.keeps(vote):
             continue
@@ -232,6 +232,8 @@ def select(votes: Iterable[Vote], filters: Filters) -> tuple[list[Vote], dict[st
             left_out["not blind"] += 1
         elif vote.flagged and not filters.flagged:
             left_out["where a reply named its maker"] += 1
+        elif vote.failed:
+            left_out["where a reply failed"] += 1
         elif vote.pairs():
             kept.append(vote)
     return kept, {k: n for k, n in left_out.items() if n}

@@ -92,6 +92,8 @@ class Comparing:
             self.view.info(f"comparing every message on {shown} until /compare off")
         elif self.compare_specs is not None:
             self.view.info("comparisons off: messages go to the session's model again")
+        else:
+            self.view.info("comparisons are not on: /compare on SPEC... turns them on")
         self.compare_specs = tuple(specs) if specs is not None else None
         self.compare_blind = blind
 
@@ -156,6 +158,16 @@ class Comparing:
         index = comparison.find(name)
         count = len(comparison.targets)
         if index is None:
+            shared = [
+                str(comparison.order.index(i) + 1)
+                for i, t in enumerate(comparison.targets)
+                if name in (t.spec, t.header, t.model)
+            ]
+            if len(shared) > 1:
+                raise CommandError(
+                    f"{name} is more than one column ({', '.join(sorted(shared))}): "
+                    "/pick its number or letter"
+                )
             raise CommandError(
                 f"no column {name!r}: /pick 1–{count}, a letter A–{chr(64 + count)}, or a model"
             )
@@ -201,6 +213,10 @@ class Comparing:
         """The session goes on with the target's model, its settings and its endpoint."""
         source = f"/pick {target.spec}"
         before = self.settings.model
+        same_endpoint = target.profile is None or target.profile == self.settings.profile
+        if same_endpoint and target.model == before and not target.overrides:
+            self.view.info(f"kept {target.header}'s reply; the session goes on with it as before")
+            return
         if target.profile is not None and target.profile != self.settings.profile:
             if self.endpoints is None:
                 raise CommandError(f"{target.spec}: no other endpoints in this session")

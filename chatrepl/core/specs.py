@@ -22,7 +22,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from chatrepl.core.comparison import Target
+from chatrepl.core.comparison import LABELS, Target
 from chatrepl.core.errors import CommandError, ConfigError
 from chatrepl.core.params import ParamError, from_text
 from chatrepl.core.settings import BUILTIN_PROFILES, SPECS, ConfigFile, closest
@@ -115,6 +115,10 @@ def expand(
             targets += [parse_spec(spec, profiles=profiles) for spec in sets[name]]
         else:
             targets.append(parse_spec(word, profiles=profiles))
+    if len(targets) > len(LABELS):  # each column needs its letter (blind, /vote, /pick)
+        raise SpecError(
+            f"at most {len(LABELS)} models at once (columns A to Z), not {len(targets)}"
+        )
     return targets
 
 

@@ -154,9 +154,15 @@ class Vote:
         return any(s.self_named for s in self.sides)
 
     @property
+    def failed(self) -> bool:
+        """A reply failed (an error, or no reply at all): not a judgement of two answers."""
+        return any(s.error for s in self.sides)
+
+    @property
     def counts(self) -> bool:
-        """Whether the default leaderboard counts it: blind, and no reply gave itself away."""
-        return self.blind and not self.flagged
+        """Whether the default leaderboard counts it: blind, no reply gave itself away,
+        and every reply came."""
+        return self.blind and not self.flagged and not self.failed
 
     def pairs(self) -> list[tuple[str, str, float]]:
         """The pairwise results it stands for: (first, second, first's score 1, 0.5 or 0).

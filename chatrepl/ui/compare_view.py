@@ -108,13 +108,8 @@ class CompareStream:
         self.comparison = comparison
         self._interval = 1.0 / refresh_per_second
         self._budget = budget
-        self.width, self.height = _real_size(console)
-        count = max(1, len(comparison.targets))
-        column = (self.width - len(GAP) * (count - 1)) // count
-        self.side = count > 1 and column >= MIN_COLUMN
-        self.column_width = column if self.side else max(10, self.width - 1)
-        self.room = max(4, self.height - 3)  # rows the live region may take
-        tail_height = self.room if self.side else max(3, self.room // count)
+        self.side = True
+        tail_height = self._layout(_real_size(console))
         self.columns = [
             _Column(
                 index,
@@ -149,6 +144,42 @@ class CompareStream:
         self._wake.set()  # the status line at once, before any text arrives
         self._ticker = threading.Thread(target=self._run, name="chatrepl-compare", daemon=True)
         self._ticker.start()
+
+    def _layout(self, size: tuple[int, int]) -> int:
+        """Columns (or stacked panels) for a terminal of `size`; the live tails' height.
+        Once stacked, a comparison stays stacked: rows waiting to be printed are as wide
+        as the screen was."""
+        self.width, self.height = size
+        count = max(1, len(self.comparison.targets))
+        column = (self.width - len(GAP) * (count - 1)) // count
+        self.side = self.side and count > 1 and column >= MIN_COLUMN
+        self.column_width = column if self.side else max(10, self.width - 1)
+        self.room = max(4, self.height - 3)  # rows the live region may take
+        return self.room if self.side else max(3, self.room // count)
+
+    def _follow_resize(self) -> None:
+        """The terminal was resized: what was rendered goes out as it was (scrollback
+        never changes), everything after it at the new size."""
+        size = _real_size(self.console)
+        if size == (self.width, self.height):
+            return
+        was_side, old_width = self.side, self.column_width
+        if was_side:  # rows rendered at the old width: printed now, in the old columns
+            self._print(self._band([c.ready for c in self.columns], self._tallest_ready()))
+            for column in self.columns:
+                column.ready = []
+        tail_height = self._layout(size)
+        if self.console.is_terminal:
+            self.console.size = size  # COLUMNS/LINES no longer hold
+        for column in self.columns:
+            column.renderer.resize(self.column_width, tail_height)
+            if was_side and not self.side:
+                column.printed = column.ended  # its panel is already in scrollback
+        if self.side and self.column_width != old_width:
+            self._print(self._header_band())  # the columns go on under new headers
+
+    def _tallest_ready(self) -> int:
+        return max((len(c.ready) for c in self.columns), default=0)
 
     # --- called by the workers' threads ----------------------------------------
 
@@ -216,6 +247,7 @@ class CompareStream:
         with self._draw_lock:
             if self._failed:
                 return
+            self._follow_resize()
             self._advance(self._budget, final=False)
             for column in self.columns:
                 column.tail = [] if column.ended else column.renderer.live_rows()
@@ -334,7 +366,11 @@ class CompareStream:
     def _panel_header(self, column: _Column) -> list[Line]:
         from rich.rule import Rule
 
-        return [[], *self._render(Rule(column.label, align="left"), self.column_width)]
+        label = column.label
+        if not (self.comparison.blind and not self.comparison.revealed):
+            # panels go out as their replies end: the number says which one /pick N keeps
+            label = f"{self.comparison.order.index(column.index) + 1} · {label}"
+        return [[], *self._render(Rule(label, align="left"), self.column_width)]
 
     def _choose(self, *, final: bool) -> _Column | None:
         waiting = [c for c in self.columns if not c.printed]

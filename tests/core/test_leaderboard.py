@@ -258,3 +258,12 @@ def test_the_interval_is_at_least_the_fisher_interval_of_the_centred_ratings() -
     assert x.high - x.rating >= 1.959 * errors[0] and x.rating - x.low >= 1.959 * errors[0]
     # 3:1 over 40 votes: the gap's standard error is ~400/ln10 * sqrt(1/(40*3/16)) ≈ 63
     assert 2 * errors[0] == pytest.approx(63, abs=5)
+
+
+def test_a_vote_where_a_reply_failed_is_left_out() -> None:
+    failed = vote("p", "q", "A")
+    sides = (failed.sides[0], Side("B", "q", "q", error="HTTP 500: overloaded"))
+    failed = Vote(0.0, None, 1, "", "", sides, "A", True)
+    result = board([*record(3, 1), failed])
+    assert result.votes == 4 and {row.model for row in result.rows} == {"x", "y"}
+    assert result.left_out == {"where a reply failed": 1}

@@ -15,7 +15,7 @@ from chatrepl.core.commands.catalog import builtin_commands
 from chatrepl.core.commands.votes import pick_listener
 from chatrepl.core.comparison import Comparison, Target
 from chatrepl.core.engine import Engine
-from chatrepl.core.errors import TranscriptError
+from chatrepl.core.errors import ApiError, TranscriptError
 from chatrepl.core.messages import Message, TurnStats, Usage
 from chatrepl.core.reply import CompareResult, Reply
 from chatrepl.core.settings import Layer, from_env, resolve, resolve_key
@@ -316,3 +316,14 @@ def test_leaderboard_bad_options_are_one_line(h: Harness, args: str, says: str) 
     h.say(f"/leaderboard {args}")
     (error,) = h.view.errors
     assert says in error and "\n" not in error
+
+
+def test_a_vote_where_a_reply_failed_is_recorded_and_said_not_ranked(h: Harness) -> None:
+    comparison = blind([0, 1])
+    failed = Reply("", "", TurnStats(model="m2", duration=1.0), error=ApiError("HTTP 500: down"))
+    comparison.results[1] = CompareResult("m2", failed)
+    h.engine.last_comparison = comparison
+    h.say("/vote A")
+    (vote,) = h.votes.votes
+    assert vote.blind and not vote.counts and vote.sides[1].error == "HTTP 500: down"
+    assert "B failed: recorded, not ranked" in h.view.infos[-1]

@@ -117,3 +117,19 @@ def test_one_shot_refuses_a_bad_spec_in_one_line(fake_server: FakeServer) -> Non
     assert run.status == ExitStatus.USAGE
     assert "--compare: m2@temperature=7: temperature must be a number from 0 to 2" in run.err
     assert run.err.count("\n") == 1 and fake_server.chat_requests == []
+
+
+def test_one_model_is_compared_with_the_sessions_as_compare_does(fake_server: FakeServer) -> None:
+    run = Run(["--compare", "m2", "-m", "m1", "hi"], environment(fake_server))
+    assert run.status == ExitStatus.OK
+    assert "## m1\n" in run.out and "## m2\n" in run.out
+    assert sorted(r.body["model"] for r in fake_server.chat_requests) == ["m1", "m2"]
+    alone = Run(["--compare", "m1", "-m", "m1", "hi"], environment(fake_server))
+    assert alone.out.count("## m1\n") == 1  # the session's own model is not asked twice
+
+
+def test_more_models_than_letters_is_a_usage_error(fake_server: FakeServer) -> None:
+    many = ",".join(f"m@seed={i}" for i in range(27))
+    run = Run(["--compare", many, "--json", "hi"], environment(fake_server))
+    assert run.status == ExitStatus.USAGE and "Traceback" not in run.err
+    assert "at most 26 models at once" in run.err and not fake_server.chat_requests

@@ -320,5 +320,65 @@ def test_a_blind_pick_is_recorded_before_it_reveals_the_names(servers) -> None:
     assert seen == [(False, chosen)]  # the vote saw the columns still blind
     assert comparison.revealed and view.of("reveal")
     model = comparison.targets[chosen].model
-    assert view.infos[-1] == f"now using {model} (was m1)"
+    switch = f"now using {model} (was m1)"
+    if model == "m1":  # the session's own model in column A: nothing to switch
+        switch = "kept m1's reply; the session goes on with it as before"
+    assert view.infos[-1] == switch
     assert engine.conversation.messages[-1].content == f"{model} t=None on q"
+
+
+def test_compare_off_when_it_is_not_on_says_so(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare off")
+    assert view.infos == ["comparisons are not on: /compare on SPEC... turns them on"]
+    assert engine.compare_specs is None and not home.chat_requests
+
+
+def test_picking_the_sessions_own_model_does_not_claim_a_switch(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare m1 m2 -- q")
+        engine.handle("/pick m1")
+        engine.handle("/compare m1 m1@temperature=0.4 -- again")
+        engine.handle("/pick 2")
+    assert view.infos[-2] == "kept m1's reply; the session goes on with it as before"
+    assert view.infos[-1] == "now using m1 · temperature=0.4 (was m1)"  # a setting changed
+    assert engine.settings.temperature == 0.4
+
+
+def test_more_models_than_letters_is_one_line_and_nothing_is_sent(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    many = " ".join(f"m1@seed={i}" for i in range(27))
+    with stack:
+        engine.handle(f"/compare --blind {many} -- q")
+        engine.handle("/compare on " + many)
+    assert view.errors == ["at most 26 models at once (columns A to Z), not 27"] * 2
+    assert home.requests == [] and engine.compare_specs is None
+
+
+def test_a_model_name_shared_by_two_columns_asks_for_the_number(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare m2@temperature=0.1 m2@temperature=0.9 -- q")
+        engine.handle("/pick m2")
+        engine.handle("/pick 2")
+    assert view.errors == ["m2 is more than one column (1, 2): /pick its number or letter"]
+    assert engine.settings.temperature == 0.9
+
+
+def test_on_and_off_mixed_up_is_one_line_not_a_model_called_off(servers) -> None:
+    home, work = servers
+    engine, view, stack = make(home, work)
+    with stack:
+        engine.handle("/compare on off")
+        engine.handle("/compare off m2")
+    assert view.errors == [
+        "/compare on takes models; /compare off turns comparisons off",
+        "/compare off takes nothing more: /compare off",
+    ]
+    assert engine.compare_specs is None and not home.requests

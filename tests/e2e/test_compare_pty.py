@@ -100,7 +100,10 @@ def test_every_character_of_every_reply_is_in_the_scrollback_once(
     else:
         texts = [re.sub(r"\s+", "", "".join(shown))] * len(models)
         for model in models:
-            assert sum(line.startswith(f"{model} ─") for line in shown) == 1  # one panel each
+            assert (
+                sum(line.startswith(f"{models.index(model) + 1} · {model} ─") for line in shown)
+                == 1
+            )  # one panel each
     for model, text in zip(models, texts, strict=True):
         assert text.count(expected(model)) == 1, model
         # its reply ends with its own stats line

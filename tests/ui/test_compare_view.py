@@ -49,8 +49,18 @@ def test_a_narrow_terminal_stacks_the_replies() -> None:
     run(view, comparison, ["first answer", "second answer"])
     lines = out.getvalue().splitlines()
     assert not any("alpha" in line and "beta" in line for line in lines)
-    panels = [i for i, line in enumerate(lines) if line.startswith(("alpha ─", "beta ─"))]
+    # numbered as /pick counts them: panels go out as their replies end, not in order
+    panels = [i for i, line in enumerate(lines) if line.startswith(("1 · alpha ─", "2 · beta ─"))]
     assert len(panels) == 2
+
+
+def test_blind_stacked_panels_keep_their_letters_only() -> None:
+    view, out = console_view(60)
+    targets = [Target("model-x", "model-x"), Target("model-y", "model-y")]
+    comparison = Comparison([], "q", targets, order=[1, 0], blind=True, revealed=False)
+    run(view, comparison, ["one", "two"])
+    lines = out.getvalue().splitlines()
+    assert sum(line.startswith(("A ─", "B ─")) for line in lines) == 2
 
 
 def test_blind_columns_show_letters_until_revealed() -> None:

@@ -20,10 +20,14 @@ def _compare(ctx: CommandContext, args: str) -> None:
     words = names.split()
     blind = "--blind" in words
     words = [w for w in words if w != "--blind"]
-    if words[:1] == ["off"] and len(words) == 1 and not dashes:
+    if words[:1] == ["off"]:
+        if len(words) > 1 or dashes:
+            raise CommandError("/compare off takes nothing more: /compare off")
         ctx.compare_mode(None)
         return
     if words[:1] == ["on"]:
+        if "off" in words[1:]:
+            raise CommandError("/compare on takes models; /compare off turns comparisons off")
         if dashes:
             raise CommandError("/compare on takes models, not a question: /compare on M1 M2")
         if len(words) == 1:

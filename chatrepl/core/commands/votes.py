@@ -97,6 +97,8 @@ def _said(vote: Vote) -> str:
     for side in vote.sides:
         if side.self_named:
             notes.append(f"{side.label} named its maker ({side.self_named!r}): kept apart")
+        elif side.error and vote.blind:
+            notes.append(f"{side.label} failed: recorded, not ranked")
     if not vote.blind:
         notes.append("the names were shown: recorded, not ranked")
     return what + "".join(f"; {n}" for n in notes)
