@@ -36,6 +36,7 @@ from chatrepl.core.errors import (
     ChatReplError,
     CommandError,
     TranscriptError,
+    UnexpectedError,
 )
 from chatrepl.core.messages import Attachment, Message, RateLimits
 from chatrepl.core.picking import SETTING_FIELDS, Comparing
@@ -505,12 +506,8 @@ class Engine(ContextWindow, Comparing):
                 self.view.info("(the edit was cancelled; the message is unchanged)")
         if not line.strip():
             return Outcome()
-        try:
-            if isinstance(parsed, CommandCall):
-                return self.registry.find(parsed.name).handler(self, parsed.args) or Outcome()
-        except ChatReplError as exc:
-            self.view.error(str(exc))
-            return Outcome(error=exc)
+        if isinstance(parsed, CommandCall):
+            return self._run_command(parsed)
         if self.compare_specs is not None and editing is None:
             return self._compare_turn(parsed.text, line)
         try:
@@ -520,6 +517,19 @@ class Engine(ContextWindow, Comparing):
             self._editing = editing
             self.view.error(str(exc))
             return Outcome(error=exc, prefill=line)
+
+    def _run_command(self, call: CommandCall) -> Outcome:
+        try:
+            return self.registry.find(call.name).handler(self, call.args) or Outcome()
+        except ChatReplError as exc:
+            self.view.error(str(exc))
+            return Outcome(error=exc)
+        except BrokenPipeError:
+            raise  # the terminal or pipe went away: the run ends, as for a turn
+        except Exception as exc:  # a bug in a command: one line, and the session goes on
+            error = UnexpectedError(exc)
+            self.view.error(f"/{call.name}: {error}")
+            return Outcome(error=error)
 
     def send(self, text: str, *, replacing: int | None = None) -> Outcome:
         """A new user message (with the files waiting for it, and any @paths it names).

@@ -670,3 +670,27 @@ def test_retry_after_an_interrupt_before_any_text(h):
     h.say("q1", "/retry")
     assert h.backend.payloads[0] == h.backend.payloads[1]
     assert h.messages == [("user", "q1"), ("assistant", "a1")]
+
+
+def test_a_bug_in_a_command_is_one_line_and_the_session_goes_on() -> None:
+    from chatrepl.core.commands.registry import Command
+
+    def broken(ctx: object, args: str) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    h = Harness()
+    h.engine.registry = type(h.engine.registry)([*builtin_commands(), Command("boom", broken, "")])
+    h.backend.enqueue(reply("hi"))
+    h.backend.enqueue(reply("yes"))
+    h.say("hello")
+    outcome = h.say("/boom")
+    assert isinstance(outcome.error, UnexpectedError)
+    assert isinstance(outcome.error.__cause__, ZeroDivisionError)  # for --debug to show
+    assert h.view.errors[-1].startswith("/boom: internal error: ZeroDivisionError")
+    h.say("and on")  # the conversation carries on, nothing lost
+    assert h.messages == [
+        ("user", "hello"),
+        ("assistant", "hi"),
+        ("user", "and on"),
+        ("assistant", "yes"),
+    ]
