@@ -33,11 +33,15 @@ from chatrepl.core.messages import ReasoningDelta, TextDelta
 from chatrepl.core.reply import CompareResult
 from chatrepl.ui.compare_table import column_end
 from chatrepl.ui.stats import STATS_STYLE
-from chatrepl.ui.stream_render import Line, StreamRenderer, trim_row
+from chatrepl.ui.stream_render import ROUGH_FOR, Line, StreamRenderer, trim_row
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
+    from rich.style import Style
+
+# Styles whose spaces show more than a background (an erase draws none of it).
+_PAINTS_SPACE = ("underline", "underline2", "reverse", "strike", "overline", "frame", "encircle")
 
 MIN_COLUMN = 48  # cells: narrower than this per model, the replies are stacked
 GAP = " │ "
@@ -47,7 +51,7 @@ PREVIEW = 4  # rows of a waiting panel shown live in the stacked layout
 
 
 class _Rows:
-    """Rendered rows, handed to rich to write as they are."""
+    """Rendered rows, handed to rich to write without trailing padding."""
 
     def __init__(self, rows: list[Line]) -> None:
         self.rows = rows
@@ -56,9 +60,52 @@ class _Rows:
         from rich.segment import Segment
 
         line = Segment.line()
+        colour = console.is_terminal and console.color_system is not None
         for row in self.rows:
-            yield from row
+            yield from unpad(row, erase=colour)
             yield line
+
+
+def _bg_only(style: Style | None) -> bool:
+    """A style whose spaces show only a background (what "erase characters" paints)."""
+    return (
+        style is not None
+        and style.bgcolor is not None
+        and not any(getattr(style, a) for a in _PAINTS_SPACE)
+    )
+
+
+def unpad(row: Line, *, erase: bool) -> Line:
+    """`row` without the painted spaces it ends in (a code block's background).
+
+    `erase` (a colour terminal): each run becomes "erase N characters" in its style and
+    the cursor moves past it, which paints the same cells without writing a character,
+    so nothing copied from the screen ends in spaces. Else the spaces show nothing and go.
+    """
+    from rich.segment import ControlType, Segment
+
+    end = len(row)
+    while end and not row[end - 1].control and _bg_only(row[end - 1].style):
+        if row[end - 1].text.strip(" "):
+            break
+        end -= 1
+    kept = row[end - 1].text.rstrip(" ") if end else ""
+    partial = bool(end) and not row[end - 1].control and _bg_only(row[end - 1].style)
+    partial = partial and len(kept) < len(row[end - 1].text)
+    if end == len(row) and not partial:
+        return row  # the common case: no painted spaces at its end
+    head = [*row[: end - 1], Segment(kept, row[end - 1].style)] if partial else row[:end]
+    tail = row[end - 1 :] if partial else row[end:]
+    if not erase:
+        return head
+    out = list(head)
+    for number, segment in enumerate(tail):
+        cells = len(segment.text) - (len(kept) if partial and number == 0 else 0)
+        if cells > 0:
+            code = f"\x1b[{cells}X\x1b[{cells}C"
+            # A control segment takes no cells: rich's own measuring is unaffected.
+            out.append(Segment(code, segment.style, [(ControlType.CURSOR_FORWARD, cells)]))
+    return out
 
 
 @dataclass(slots=True)
@@ -71,6 +118,7 @@ class _Column:
     pending: list[str] = field(default_factory=list)
     thinking: list[str] = field(default_factory=list)
     answer_started: bool = False
+    shown: bool = False  # its first text went to the ticker (the next tick is at once)
     ready: list[Line] = field(default_factory=list)
     result: CompareResult | None = None
     tail: list[Line] = field(default_factory=list)  # the live tail, as of the last refresh
@@ -122,6 +170,7 @@ class CompareStream:
         self._lock = threading.Lock()  # guards what the workers queue
         self._draw_lock = threading.Lock()
         self._wake = threading.Event()
+        self._hurry = threading.Event()  # refresh now: a column's first text, or the end
         self._stop = threading.Event()
         self._current: _Column | None = None  # stacked: the panel going into scrollback
         self._failed = False
@@ -195,6 +244,10 @@ class CompareStream:
             else:
                 column.answer_started = True
                 column.pending.append(event.text)
+            first = not column.shown
+            column.shown = True
+        if first:  # the first text of a column is shown at once, not at the next tick
+            self._hurry.set()
         self._wake.set()
 
     def done(self, index: int, result: CompareResult) -> None:
@@ -211,6 +264,7 @@ class CompareStream:
     def close(self) -> None:
         """Print every column to its end and give the terminal back."""
         self._stop.set()
+        self._hurry.set()
         self._wake.set()
         try:
             with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: print the rest now
@@ -227,10 +281,12 @@ class CompareStream:
         last = -1.0
         try:
             while not self._stop.is_set():
-                self._wake.wait()
+                # A tail shown partly raw is drawn as markdown a moment later, new text or not.
+                self._wake.wait(ROUGH_FOR if self._rough() else None)
                 pause = last + self._interval - time.perf_counter()
                 if pause > 0:
-                    self._stop.wait(pause)
+                    self._hurry.wait(pause)
+                self._hurry.clear()
                 self._wake.clear()
                 last = time.perf_counter()
                 self._tick()
@@ -243,6 +299,9 @@ class CompareStream:
     def _backlog(self) -> bool:
         return any(c.renderer.backlog for c in self.columns)
 
+    def _rough(self) -> bool:
+        return any(c.renderer.rough and not c.ended for c in self.columns)
+
     def _tick(self) -> None:
         with self._draw_lock:
             if self._failed:
@@ -250,7 +309,8 @@ class CompareStream:
             self._follow_resize()
             self._advance(self._budget, final=False)
             for column in self.columns:
-                column.tail = [] if column.ended else column.renderer.live_rows()
+                # the main view's cheaper tail: new words raw, as markdown every ROUGH_FOR
+                column.tail = [] if column.ended else column.renderer.live_rows(exact=False)
             rows = self._take_bands(final=False)
             if self._live is not None:
                 # the new live rows go in first: printing redraws the region below the rows
