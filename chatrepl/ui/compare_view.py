@@ -97,7 +97,7 @@ def unpad(row: Line, *, erase: bool) -> Line:
     head = [*row[: end - 1], Segment(kept, row[end - 1].style)] if partial else row[:end]
     tail = row[end - 1 :] if partial else row[end:]
     if not erase:
-        return head
+        return trim_row(head, width=None)  # what was before the painted run may be spaces
     out = list(head)
     for number, segment in enumerate(tail):
         cells = len(segment.text) - (len(kept) if partial and number == 0 else 0)

@@ -76,3 +76,26 @@ def test_blind_columns_show_letters_until_revealed() -> None:
     revealed = out.getvalue()[len(shown) :]
     assert "A · model-y" in revealed and "B · model-x" in revealed
     assert "0.20s" in revealed  # the stats, now
+
+
+def test_painted_padding_at_a_row_end_is_erased_not_written() -> None:
+    from rich.segment import Segment
+    from rich.style import Style
+
+    from chatrepl.ui.compare_view import unpad
+
+    code, plain = Style(bgcolor="grey11"), Style(bold=True)
+    row = [Segment("x = 1", code), Segment("    ", code), Segment(" ", code)]
+    erased = unpad(row, erase=True)
+    assert [s.text for s in erased if not s.control] == ["x = 1"]
+    assert [s.text for s in erased if s.control] == ["\x1b[4X\x1b[4C", "\x1b[1X\x1b[1C"]
+    assert all(s.style == code for s in erased)  # erased in the background's colour
+    partial = unpad([Segment("x = 1   ", code)], erase=True)
+    assert [s.text for s in partial] == ["x = 1", "\x1b[3X\x1b[3C"]
+    # no colour: the spaces show nothing and are dropped, with any before them
+    assert [s.text for s in unpad([Segment("a  ", plain), *row[1:]], erase=False)] == ["a"]
+    # painted spaces with text after them, or an underline, are written as they are
+    inside = [Segment("   ", code), Segment("│", None)]
+    assert unpad(inside, erase=True) is inside
+    underlined = [Segment("a"), Segment("  ", Style(bgcolor="red", underline=True))]
+    assert unpad(underlined, erase=True) is underlined
