@@ -45,7 +45,8 @@ _PAINTS_SPACE = ("underline", "underline2", "reverse", "strike", "overline", "fr
 
 MIN_COLUMN = 48  # cells: narrower than this per model, the replies are stacked
 GAP = " │ "
-PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh, for all columns
+PRINT_BUDGET = 0.02  # seconds of rendering finished blocks per refresh, for all columns
+LIVE_BUDGET = 0.01  # seconds of drawing live tails per refresh, for all columns
 FEED_LIMIT = 16_384  # characters of new text parsed at most per column per refresh
 PREVIEW = 4  # rows of a waiting panel shown live in the stacked layout
 
@@ -174,6 +175,7 @@ class CompareStream:
         self._stop = threading.Event()
         self._current: _Column | None = None  # stacked: the panel going into scrollback
         self._failed = False
+        self._turn = 0  # the column that prints first at the next refresh
         self._slot = _Rows([])
         self._live: Live | None = None
         if self.side:
@@ -307,10 +309,25 @@ class CompareStream:
             if self._failed:
                 return
             self._follow_resize()
+            first = self._turn
+            lengths = [len(c.ready) for c in self.columns]
             self._advance(self._budget, final=False)
-            for column in self.columns:
+            clock = time.perf_counter
+            began = clock()
+            count = len(self.columns)
+            for turn in range(count):
+                n = (first + turn) % count
+                column = self.columns[n]
+                if column.ended:
+                    column.tail = []
+                    continue
+                # Four tails drawn as markdown in one refresh cost four times one: past
+                # the budget, a tail still true (nothing of it printed since) waits a turn.
+                same = len(column.ready) == lengths[n] and not column.renderer.backlog
+                if same and clock() - began > LIVE_BUDGET:
+                    continue
                 # the main view's cheaper tail: new words raw, as markdown every ROUGH_FOR
-                column.tail = [] if column.ended else column.renderer.live_rows(exact=False)
+                column.tail = column.renderer.live_rows(exact=False)
             rows = self._take_bands(final=False)
             if self._live is not None:
                 # the new live rows go in first: printing redraws the region below the rows
@@ -334,9 +351,15 @@ class CompareStream:
         self._print(rows)
 
     def _advance(self, budget: float | None, *, final: bool) -> None:
-        """Feed each column what arrived and render its finished blocks."""
-        share = None if budget is None else budget / len(self.columns)
-        for column in self.columns:
+        """Feed each column what arrived and render its finished blocks, for about
+        `budget` seconds in all: columns take turns to go first, so four columns ending a
+        long block at once cost one refresh no more than one column does."""
+        clock = time.perf_counter
+        began = clock()
+        count = len(self.columns)
+        first, self._turn = self._turn, (self._turn + 1) % count
+        for turn in range(count):
+            column = self.columns[(first + turn) % count]
             with self._lock:
                 text, column.pending = "".join(column.pending), []
                 thinking, column.thinking = "".join(column.thinking), []
@@ -350,10 +373,13 @@ class CompareStream:
             over = final or (result is not None and not column.pending)
             if over:
                 renderer.finish()
-            while renderer.backlog:
-                column.ready += renderer.print_rows(1.0 if share is None else share)
-                if share is not None:
-                    break
+            if budget is None:
+                while renderer.backlog:
+                    column.ready += renderer.print_rows(1.0)
+            elif renderer.backlog:
+                left = budget - (clock() - began)
+                if left > 0 or turn == 0:  # the first column prints something every time
+                    column.ready += renderer.print_rows(max(left, 0.001))
             if over and not renderer.backlog and not column.ended:
                 column.ended = True
                 column.ready += self._ending(column)
