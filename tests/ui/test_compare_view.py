@@ -99,3 +99,34 @@ def test_painted_padding_at_a_row_end_is_erased_not_written() -> None:
     assert unpad(inside, erase=True) is inside
     underlined = [Segment("a"), Segment("  ", Style(bgcolor="red", underline=True))]
     assert unpad(underlined, erase=True) is underlined
+
+
+def test_each_columns_first_text_is_drawn_at_once_not_at_the_next_refresh() -> None:
+    import time
+
+    from rich.console import Console
+
+    from chatrepl.ui.compare_view import CompareStream
+
+    out = io.StringIO()
+    console = Console(file=out, width=120, height=30, force_terminal=True, color_system=None)
+    comparison = Comparison([], "q", [Target("alpha", "alpha"), Target("beta", "beta")])
+    # one refresh every 100 s: only a column's first text may be drawn before that
+    stream = CompareStream(console, comparison, refresh_per_second=0.01)
+
+    def shows(text: str) -> bool:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if text in out.getvalue():
+                return True
+            time.sleep(0.01)
+        return False
+
+    try:
+        assert shows("streaming")  # the status line, before any text
+        stream.add(0, TextDelta("alpha says hello"))
+        assert shows("alpha says hello")
+        stream.add(1, TextDelta("beta says hi"))
+        assert shows("beta says hi")
+    finally:
+        stream.close()
