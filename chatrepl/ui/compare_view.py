@@ -46,6 +46,7 @@ _PAINTS_SPACE = ("underline", "underline2", "reverse", "strike", "overline", "fr
 MIN_COLUMN = 48  # cells: narrower than this per model, the replies are stacked
 GAP = " │ "
 PRINT_BUDGET = 0.02  # seconds of rendering finished blocks per refresh, for all columns
+DRAIN_BUDGET = 0.04  # the same, once every reply is over (nothing else to show)
 LIVE_BUDGET = 0.01  # seconds of drawing live tails per refresh, for all columns
 FEED_LIMIT = 16_384  # characters of new text parsed at most per column per refresh
 PREVIEW = 4  # rows of a waiting panel shown live in the stacked layout
@@ -173,6 +174,7 @@ class CompareStream:
         self._wake = threading.Event()
         self._hurry = threading.Event()  # refresh now: a column's first text, or the end
         self._stop = threading.Event()
+        self._closing = threading.Event()  # every reply is over: print what is left
         self._current: _Column | None = None  # stacked: the panel going into scrollback
         self._failed = False
         self._turn = 0  # the column that prints first at the next refresh
@@ -264,13 +266,18 @@ class CompareStream:
     # --- called by the engine's thread -----------------------------------------
 
     def close(self) -> None:
-        """Print every column to its end and give the terminal back."""
-        self._stop.set()
+        """Print every column to its end and give the terminal back: the ticker prints
+        what is left a budget at a time, so the screen keeps moving to the end."""
+        self._closing.set()
         self._hurry.set()
         self._wake.set()
         try:
-            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: print the rest now
+            try:
                 self._ticker.join()
+            except KeyboardInterrupt:  # a second Ctrl-C: print the rest now
+                self._stop.set()
+                with contextlib.suppress(KeyboardInterrupt):
+                    self._ticker.join()
             with self._draw_lock:
                 self._finish_all()
         finally:
@@ -283,6 +290,12 @@ class CompareStream:
         last = -1.0
         try:
             while not self._stop.is_set():
+                if self._closing.is_set():
+                    if all(c.ended for c in self.columns):
+                        break  # close() prints the last rows
+                    self._tick()
+                    time.sleep(0.001)  # let the engine's thread take the GIL
+                    continue
                 # A tail shown partly raw is drawn as markdown a moment later, new text or not.
                 self._wake.wait(ROUGH_FOR if self._rough() else None)
                 pause = last + self._interval - time.perf_counter()
@@ -311,7 +324,9 @@ class CompareStream:
             self._follow_resize()
             first = self._turn
             lengths = [len(c.ready) for c in self.columns]
-            self._advance(self._budget, final=False)
+            # Once every reply is over, longer steps: fewer redraws, the screen still moving.
+            closing = self._closing.is_set()
+            self._advance(max(self._budget, DRAIN_BUDGET) if closing else self._budget, final=False)
             clock = time.perf_counter
             began = clock()
             count = len(self.columns)
@@ -324,7 +339,8 @@ class CompareStream:
                 # Four tails drawn as markdown in one refresh cost four times one: past
                 # the budget, a tail still true (nothing of it printed since) waits a turn.
                 same = len(column.ready) == lengths[n] and not column.renderer.backlog
-                if same and clock() - began > LIVE_BUDGET:
+                if same and turn and clock() - began > LIVE_BUDGET:
+                    self._wake.set()  # drawn at the next refresh, new text or not
                     continue
                 # the main view's cheaper tail: new words raw, as markdown every ROUGH_FOR
                 column.tail = column.renderer.live_rows(exact=False)
@@ -370,7 +386,8 @@ class CompareStream:
             renderer = column.renderer
             if text or thinking:
                 renderer.feed(text, thinking)
-            over = final or (result is not None and not column.pending)
+            closing = final or result is not None or self._closing.is_set()
+            over = closing and not column.pending
             if over:
                 renderer.finish()
             if budget is None:
@@ -379,7 +396,8 @@ class CompareStream:
             elif renderer.backlog:
                 left = budget - (clock() - began)
                 if left > 0 or turn == 0:  # the first column prints something every time
-                    column.ready += renderer.print_rows(max(left, 0.001))
+                    # a share of what is left: the columns keep in step
+                    column.ready += renderer.print_rows(max(left / (count - turn), 0.001))
             if over and not renderer.backlog and not column.ended:
                 column.ended = True
                 column.ready += self._ending(column)
@@ -439,7 +457,12 @@ class CompareStream:
             # an ended column counts too: its last rows (its stats) must stay in view
             tallest = max(len(c.ready) + len(c.tail) for c in columns)
             if tallest > self.room:  # the live region would outgrow the screen
-                count = max(count, min(tallest - self.room, max(len(c.ready) for c in columns)))
+                push = min(tallest - self.room, max(len(c.ready) for c in columns))
+                # ... unless a column behind is only waiting its turn to print (the next
+                # refresh): rows go beside blanks only for a column with nothing to print
+                behind = [c for c in active if len(c.ready) < push]
+                if not any(c.renderer.backlog for c in behind):
+                    count = max(count, push)
         if count <= 0:
             return []
         rows = self._band([c.ready for c in columns], count)
