@@ -321,7 +321,9 @@ class CompareStream:
         with self._draw_lock:
             if self._failed:
                 return
+            size = (self.width, self.height)
             self._follow_resize()
+            resized = size != (self.width, self.height)
             first = self._turn
             lengths = [len(c.ready) for c in self.columns]
             # Once every reply is over, longer steps: fewer redraws, the screen still moving.
@@ -339,6 +341,7 @@ class CompareStream:
                 # Four tails drawn as markdown in one refresh cost four times one: past
                 # the budget, a tail still true (nothing of it printed since) waits a turn.
                 same = len(column.ready) == lengths[n] and not column.renderer.backlog
+                same = same and not resized  # a tail drawn at the old size is not true
                 if same and turn and clock() - began > LIVE_BUDGET:
                     self._wake.set()  # drawn at the next refresh, new text or not
                     continue
