@@ -393,9 +393,16 @@ _ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 _TRAILING = re.compile(rb" +(?:\x1b\[[0-9;]*m)*\r?\n")
 
 
-def visible_text(data: bytes) -> bool:
-    """Whether a read shows reply text (not just escapes, the placeholder or spaces)."""
+# What a live /compare redraws that is not reply text: its status line, the model names.
+_COMPARE_CHROME = re.compile(r"streaming.*?Ctrl-C stops all|model-\d+")
+
+
+def visible_text(data: bytes, *, compare: bool = False) -> bool:
+    """Whether a read shows reply text (not just escapes, the placeholder or spaces; in a
+    /compare, not just its status line redrawn)."""
     plain = _ESCAPE.sub(b"", data).decode("utf-8", "replace")
+    if compare:
+        plain = _COMPARE_CHROME.sub("", plain)
     return any(ch.isalnum() for ch in plain)
 
 
@@ -455,7 +462,9 @@ def run_case(
     finally:
         server.close()
     first_token, last_token = timings["first"], timings["last"]
-    shown = [t for t, data in turn.reads if t >= first_token and visible_text(data)]
+    shown = [
+        t for t, data in turn.reads if t >= first_token and visible_text(data, compare=models > 1)
+    ]
     first_visible = shown[0] if shown else turn.end
     updates = [t for t, _ in turn.reads if first_visible <= t <= last_token]
     marks = [first_visible, *updates, max(last_token, first_visible)]

@@ -33,21 +33,27 @@ from chatrepl.core.messages import ReasoningDelta, TextDelta
 from chatrepl.core.reply import CompareResult
 from chatrepl.ui.compare_table import column_end
 from chatrepl.ui.stats import STATS_STYLE
-from chatrepl.ui.stream_render import Line, StreamRenderer, trim_row
+from chatrepl.ui.stream_render import ROUGH_FOR, Line, StreamRenderer, trim_row
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
+    from rich.style import Style
+
+# Styles whose spaces show more than a background (an erase draws none of it).
+_PAINTS_SPACE = ("underline", "underline2", "reverse", "strike", "overline", "frame", "encircle")
 
 MIN_COLUMN = 48  # cells: narrower than this per model, the replies are stacked
 GAP = " │ "
-PRINT_BUDGET = 0.03  # seconds of rendering finished blocks per refresh, for all columns
+PRINT_BUDGET = 0.02  # seconds of rendering finished blocks per refresh, for all columns
+DRAIN_BUDGET = 0.04  # the same, once every reply is over (nothing else to show)
+LIVE_BUDGET = 0.01  # seconds of drawing live tails per refresh, for all columns
 FEED_LIMIT = 16_384  # characters of new text parsed at most per column per refresh
 PREVIEW = 4  # rows of a waiting panel shown live in the stacked layout
 
 
 class _Rows:
-    """Rendered rows, handed to rich to write as they are."""
+    """Rendered rows, handed to rich to write without trailing padding."""
 
     def __init__(self, rows: list[Line]) -> None:
         self.rows = rows
@@ -56,9 +62,52 @@ class _Rows:
         from rich.segment import Segment
 
         line = Segment.line()
+        colour = console.is_terminal and console.color_system is not None
         for row in self.rows:
-            yield from row
+            yield from unpad(row, erase=colour)
             yield line
+
+
+def _bg_only(style: Style | None) -> bool:
+    """A style whose spaces show only a background (what "erase characters" paints)."""
+    return (
+        style is not None
+        and style.bgcolor is not None
+        and not any(getattr(style, a) for a in _PAINTS_SPACE)
+    )
+
+
+def unpad(row: Line, *, erase: bool) -> Line:
+    """`row` without the painted spaces it ends in (a code block's background).
+
+    `erase` (a colour terminal): each run becomes "erase N characters" in its style and
+    the cursor moves past it, which paints the same cells without writing a character,
+    so nothing copied from the screen ends in spaces. Else the spaces show nothing and go.
+    """
+    from rich.segment import ControlType, Segment
+
+    end = len(row)
+    while end and not row[end - 1].control and _bg_only(row[end - 1].style):
+        if row[end - 1].text.strip(" "):
+            break
+        end -= 1
+    kept = row[end - 1].text.rstrip(" ") if end else ""
+    partial = bool(end) and not row[end - 1].control and _bg_only(row[end - 1].style)
+    partial = partial and len(kept) < len(row[end - 1].text)
+    if end == len(row) and not partial:
+        return row  # the common case: no painted spaces at its end
+    head = [*row[: end - 1], Segment(kept, row[end - 1].style)] if partial else row[:end]
+    tail = row[end - 1 :] if partial else row[end:]
+    if not erase:
+        return trim_row(head, width=None)  # what was before the painted run may be spaces
+    out = list(head)
+    for number, segment in enumerate(tail):
+        cells = len(segment.text) - (len(kept) if partial and number == 0 else 0)
+        if cells > 0:
+            code = f"\x1b[{cells}X\x1b[{cells}C"
+            # A control segment takes no cells: rich's own measuring is unaffected.
+            out.append(Segment(code, segment.style, [(ControlType.CURSOR_FORWARD, cells)]))
+    return out
 
 
 @dataclass(slots=True)
@@ -71,6 +120,7 @@ class _Column:
     pending: list[str] = field(default_factory=list)
     thinking: list[str] = field(default_factory=list)
     answer_started: bool = False
+    shown: bool = False  # its first text went to the ticker (the next tick is at once)
     ready: list[Line] = field(default_factory=list)
     result: CompareResult | None = None
     tail: list[Line] = field(default_factory=list)  # the live tail, as of the last refresh
@@ -122,9 +172,12 @@ class CompareStream:
         self._lock = threading.Lock()  # guards what the workers queue
         self._draw_lock = threading.Lock()
         self._wake = threading.Event()
+        self._hurry = threading.Event()  # refresh now: a column's first text, or the end
         self._stop = threading.Event()
+        self._closing = threading.Event()  # every reply is over: print what is left
         self._current: _Column | None = None  # stacked: the panel going into scrollback
         self._failed = False
+        self._turn = 0  # the column that prints first at the next refresh
         self._slot = _Rows([])
         self._live: Live | None = None
         if self.side:
@@ -195,6 +248,10 @@ class CompareStream:
             else:
                 column.answer_started = True
                 column.pending.append(event.text)
+            first = not column.shown
+            column.shown = True
+        if first:  # the first text of a column is shown at once, not at the next tick
+            self._hurry.set()
         self._wake.set()
 
     def done(self, index: int, result: CompareResult) -> None:
@@ -209,12 +266,18 @@ class CompareStream:
     # --- called by the engine's thread -----------------------------------------
 
     def close(self) -> None:
-        """Print every column to its end and give the terminal back."""
-        self._stop.set()
+        """Print every column to its end and give the terminal back: the ticker prints
+        what is left a budget at a time, so the screen keeps moving to the end."""
+        self._closing.set()
+        self._hurry.set()
         self._wake.set()
         try:
-            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: print the rest now
+            try:
                 self._ticker.join()
+            except KeyboardInterrupt:  # a second Ctrl-C: print the rest now
+                self._stop.set()
+                with contextlib.suppress(KeyboardInterrupt):
+                    self._ticker.join()
             with self._draw_lock:
                 self._finish_all()
         finally:
@@ -227,10 +290,18 @@ class CompareStream:
         last = -1.0
         try:
             while not self._stop.is_set():
-                self._wake.wait()
+                if self._closing.is_set():
+                    if all(c.ended for c in self.columns):
+                        break  # close() prints the last rows
+                    self._tick()
+                    time.sleep(0.001)  # let the engine's thread take the GIL
+                    continue
+                # A tail shown partly raw is drawn as markdown a moment later, new text or not.
+                self._wake.wait(ROUGH_FOR if self._rough() else None)
                 pause = last + self._interval - time.perf_counter()
                 if pause > 0:
-                    self._stop.wait(pause)
+                    self._hurry.wait(pause)
+                self._hurry.clear()
                 self._wake.clear()
                 last = time.perf_counter()
                 self._tick()
@@ -243,14 +314,39 @@ class CompareStream:
     def _backlog(self) -> bool:
         return any(c.renderer.backlog for c in self.columns)
 
+    def _rough(self) -> bool:
+        return any(c.renderer.rough and not c.ended for c in self.columns)
+
     def _tick(self) -> None:
         with self._draw_lock:
             if self._failed:
                 return
+            size = (self.width, self.height)
             self._follow_resize()
-            self._advance(self._budget, final=False)
-            for column in self.columns:
-                column.tail = [] if column.ended else column.renderer.live_rows()
+            resized = size != (self.width, self.height)
+            first = self._turn
+            lengths = [len(c.ready) for c in self.columns]
+            # Once every reply is over, longer steps: fewer redraws, the screen still moving.
+            closing = self._closing.is_set()
+            self._advance(max(self._budget, DRAIN_BUDGET) if closing else self._budget, final=False)
+            clock = time.perf_counter
+            began = clock()
+            count = len(self.columns)
+            for turn in range(count):
+                n = (first + turn) % count
+                column = self.columns[n]
+                if column.ended:
+                    column.tail = []
+                    continue
+                # Four tails drawn as markdown in one refresh cost four times one: past
+                # the budget, a tail still true (nothing of it printed since) waits a turn.
+                same = len(column.ready) == lengths[n] and not column.renderer.backlog
+                same = same and not resized  # a tail drawn at the old size is not true
+                if same and turn and clock() - began > LIVE_BUDGET:
+                    self._wake.set()  # drawn at the next refresh, new text or not
+                    continue
+                # the main view's cheaper tail: new words raw, as markdown every ROUGH_FOR
+                column.tail = column.renderer.live_rows(exact=False)
             rows = self._take_bands(final=False)
             if self._live is not None:
                 # the new live rows go in first: printing redraws the region below the rows
@@ -274,9 +370,15 @@ class CompareStream:
         self._print(rows)
 
     def _advance(self, budget: float | None, *, final: bool) -> None:
-        """Feed each column what arrived and render its finished blocks."""
-        share = None if budget is None else budget / len(self.columns)
-        for column in self.columns:
+        """Feed each column what arrived and render its finished blocks, for about
+        `budget` seconds in all: columns take turns to go first, so four columns ending a
+        long block at once cost one refresh no more than one column does."""
+        clock = time.perf_counter
+        began = clock()
+        count = len(self.columns)
+        first, self._turn = self._turn, (self._turn + 1) % count
+        for turn in range(count):
+            column = self.columns[(first + turn) % count]
             with self._lock:
                 text, column.pending = "".join(column.pending), []
                 thinking, column.thinking = "".join(column.thinking), []
@@ -287,13 +389,18 @@ class CompareStream:
             renderer = column.renderer
             if text or thinking:
                 renderer.feed(text, thinking)
-            over = final or (result is not None and not column.pending)
+            closing = final or result is not None or self._closing.is_set()
+            over = closing and not column.pending
             if over:
                 renderer.finish()
-            while renderer.backlog:
-                column.ready += renderer.print_rows(1.0 if share is None else share)
-                if share is not None:
-                    break
+            if budget is None:
+                while renderer.backlog:
+                    column.ready += renderer.print_rows(1.0)
+            elif renderer.backlog:
+                left = budget - (clock() - began)
+                if left > 0 or turn == 0:  # the first column prints something every time
+                    # a share of what is left: the columns keep in step
+                    column.ready += renderer.print_rows(max(left / (count - turn), 0.001))
             if over and not renderer.backlog and not column.ended:
                 column.ended = True
                 column.ready += self._ending(column)
@@ -353,7 +460,12 @@ class CompareStream:
             # an ended column counts too: its last rows (its stats) must stay in view
             tallest = max(len(c.ready) + len(c.tail) for c in columns)
             if tallest > self.room:  # the live region would outgrow the screen
-                count = max(count, min(tallest - self.room, max(len(c.ready) for c in columns)))
+                push = min(tallest - self.room, max(len(c.ready) for c in columns))
+                # ... unless a column behind is only waiting its turn to print (the next
+                # refresh): rows go beside blanks only for a column with nothing to print
+                behind = [c for c in active if len(c.ready) < push]
+                if not any(c.renderer.backlog for c in behind):
+                    count = max(count, push)
         if count <= 0:
             return []
         rows = self._band([c.ready for c in columns], count)

@@ -148,3 +148,41 @@ def test_ctrl_c_in_the_repl_keeps_every_partial_and_the_conversation(
     last = fake_server.chat_requests[-1].body
     assert last["messages"] == [{"role": "user", "content": "next question"}]
     assert "Traceback" not in term.text()
+
+
+TRAILING_SPACE = re.compile(rb" +(?:\x1b\[[0-9;]*m)*\r?\n")
+
+
+@pytest.mark.parametrize(("cols", "models"), [(80, ["m1", "m2"]), (160, ["m1", "m2", "m3"])])
+def test_no_row_is_written_with_trailing_padding_and_code_keeps_its_background(
+    fake_server: FakeServer, started: list[Terminal], cols: int, models: list[str]
+) -> None:
+    fake_server.respond = lambda request: Reply(
+        chunks=sse_chunks(answer(str((request.body or {}).get("model"))), 16), delay=0.001
+    )
+    env = chat_env(fake_server.url, INFERENCE_MODEL_ID="m1", COLUMNS=str(cols), LINES=str(ROWS))
+    term = Terminal([], env, rows=ROWS, cols=cols)
+    started.append(term)
+    term.wait_for_prompt()
+    term.type(f"/compare {' '.join(models)} -- tell me")
+    term.wait_for("output tokens", timeout=60)
+    term.wait_for_prompt()
+    start = term.raw.index(b"/compare")
+    written = term.raw[start : term.raw.index(b"output tokens", start)]
+    assert not TRAILING_SPACE.findall(written)
+    # The last model's code rows end the screen row (stacked: every panel's do): their
+    # background is painted by "erase characters", still to the column's right edge.
+    last = models[-1]
+    lines = [*term.screen.history.top, *(term.screen.buffer[y] for y in range(ROWS))]
+    rows = [
+        line
+        for line in lines
+        if f"{last}_value = 1" in "".join(line[x].data for x in range(cols) if x in line)
+    ]
+    assert rows, term.text()
+    side = cols == 160
+    width = (cols - len(GAP) * (len(models) - 1)) // len(models) if side else cols - 1
+    edge = (len(models) - 1) * (width + len(GAP)) + width - 1 if side else width - 1
+    for line in rows:
+        assert line[edge].bg != "default", [line[x].bg for x in range(cols)]
+    assert "Traceback" not in term.text()

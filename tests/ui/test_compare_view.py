@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from chatrepl.core.comparison import Comparison, Target
 from chatrepl.core.messages import TextDelta, TurnStats, Usage
 from chatrepl.core.reply import CompareResult, Reply
@@ -76,3 +78,117 @@ def test_blind_columns_show_letters_until_revealed() -> None:
     revealed = out.getvalue()[len(shown) :]
     assert "A · model-y" in revealed and "B · model-x" in revealed
     assert "0.20s" in revealed  # the stats, now
+
+
+def test_painted_padding_at_a_row_end_is_erased_not_written() -> None:
+    from rich.segment import Segment
+    from rich.style import Style
+
+    from chatrepl.ui.compare_view import unpad
+
+    code, plain = Style(bgcolor="grey11"), Style(bold=True)
+    row = [Segment("x = 1", code), Segment("    ", code), Segment(" ", code)]
+    erased = unpad(row, erase=True)
+    assert [s.text for s in erased if not s.control] == ["x = 1"]
+    assert [s.text for s in erased if s.control] == ["\x1b[4X\x1b[4C", "\x1b[1X\x1b[1C"]
+    assert all(s.style == code for s in erased)  # erased in the background's colour
+    partial = unpad([Segment("x = 1   ", code)], erase=True)
+    assert [s.text for s in partial] == ["x = 1", "\x1b[3X\x1b[3C"]
+    # no colour: the spaces show nothing and are dropped, with any before them
+    assert [s.text for s in unpad([Segment("a  ", plain), *row[1:]], erase=False)] == ["a"]
+    # painted spaces with text after them, or an underline, are written as they are
+    inside = [Segment("   ", code), Segment("│", None)]
+    assert unpad(inside, erase=True) is inside
+    underlined = [Segment("a"), Segment("  ", Style(bgcolor="red", underline=True))]
+    assert unpad(underlined, erase=True) is underlined
+
+
+def test_each_columns_first_text_is_drawn_at_once_not_at_the_next_refresh() -> None:
+    import time
+
+    from rich.console import Console
+
+    from chatrepl.ui.compare_view import CompareStream
+
+    out = io.StringIO()
+    console = Console(file=out, width=120, height=30, force_terminal=True, color_system=None)
+    comparison = Comparison([], "q", [Target("alpha", "alpha"), Target("beta", "beta")])
+    # one refresh every 100 s: only a column's first text may be drawn before that
+    stream = CompareStream(console, comparison, refresh_per_second=0.01)
+
+    def shows(text: str) -> bool:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if text in out.getvalue():
+                return True
+            time.sleep(0.01)
+        return False
+
+    try:
+        assert shows("streaming")  # the status line, before any text
+        stream.add(0, TextDelta("alpha says hello"))
+        assert shows("alpha says hello")
+        stream.add(1, TextDelta("beta says hi"))
+        assert shows("beta says hi")
+    finally:
+        stream.close()
+
+
+def test_what_is_left_at_the_end_is_printed_a_piece_at_a_time_not_in_one_freeze() -> None:
+    from rich.console import Console
+
+    from chatrepl.ui.compare_view import CompareStream
+
+    class Writes(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pieces: list[str] = []
+
+        def write(self, s: str) -> int:
+            self.pieces.append(s)
+            return super().write(s)
+
+    out = Writes()
+    console = Console(file=out, width=120, height=30, force_terminal=True, color_system=None)
+    comparison = Comparison([], "q", [Target("alpha", "alpha"), Target("beta", "beta")])
+    stream = CompareStream(console, comparison, refresh_per_second=0.01)
+    # far more than one refresh's budget renders: ~0.2 s of paragraphs per column
+    texts = ["\n\n".join(f"{m} paragraph {n} " + "word " * 40 for n in range(600)) for m in "ab"]
+    for index, text in enumerate(texts):
+        stream.add(index, TextDelta(text))
+        stats = TurnStats(ttft=0.1, duration=1.0, usage=Usage(3, 40))
+        stream.done(index, CompareResult(f"m{index}", Reply(text, "", stats)))
+    before = len(out.pieces)
+    stream.close()
+    printed = [p for p in out.pieces[before:] if "paragraph" in p]
+    assert len(printed) > 2  # the screen moved while the rest was rendered
+    shown = out.getvalue()
+    for m in "ab":
+        assert all(shown.count(f"{m} paragraph {n} ") >= 1 for n in range(600))
+
+
+def test_a_tail_left_for_the_next_refresh_is_drawn_even_if_no_more_text_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from rich.console import Console
+
+    from chatrepl.ui import compare_view
+
+    monkeypatch.setattr(compare_view, "LIVE_BUDGET", 0.0)  # one tail drawn per refresh
+    out = io.StringIO()
+    console = Console(file=out, width=120, height=30, force_terminal=True, color_system=None)
+    targets = [Target("alpha", "alpha"), Target("beta", "beta"), Target("gamma", "gamma")]
+    stream = compare_view.CompareStream(console, Comparison([], "q", targets))
+    try:
+        for index, target in enumerate(targets):
+            stream.add(index, TextDelta(f"{target.model} speaks"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+            f"{t.model} speaks" in out.getvalue() for t in targets
+        ):
+            time.sleep(0.01)
+        assert all(f"{t.model} speaks" in out.getvalue() for t in targets)
+    finally:
+        stream.close()
