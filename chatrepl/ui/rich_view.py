@@ -206,9 +206,12 @@ class _ReplyStream:
                 self._answer_started = True
                 self._text.append(event.text)
             self._pending += len(event.text)
-            if self._pending >= BURST:
+            if self._pending >= BURST and not self._hurry.is_set():
                 self._hurry.set()
-        self._wake.set()
+        # Setting an event takes its lock and notifies: once per token adds up. Text that
+        # comes after the ticker cleared it (then takes the text) finds it clear.
+        if not self._wake.is_set():
+            self._wake.set()
 
     def draw(self) -> None:
         """Draw what has arrived now instead of at the next tick, all of it as markdown."""
