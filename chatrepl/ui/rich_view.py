@@ -76,9 +76,17 @@ def warm_up() -> None:
     console = Console(file=io.StringIO(), width=40, force_terminal=True)
     renderer = StreamRenderer(console, width=40, height=10)
     renderer.feed("# x\n\n*y* `z`\n\n```python\nx = 1\n```\n\n- a\n")
-    renderer.live_rows()
+    rows = renderer.live_rows()
     renderer.finish()
-    renderer.print_rows(1.0)
+    printed = renderer.print_rows(1.0)
+    # The live region too: importing rich.live (rich.ansi, file_proxy) cost the first
+    # reply ~5 ms between Enter and its first text.
+    stream = _ReplyStream(console, refresh_per_second=20, live=False)
+    stream.close()
+    live = _live(console, _Rows(rows))
+    live.start()
+    console.print(_Rows(printed), crop=False)
+    live.stop()
 
 
 class _Rows:
@@ -118,6 +126,20 @@ def _appended(old: list[Line], new: list[Line]) -> str | None:
     return grown.text[len(last.text) :] + "".join(segment.text for segment in added)
 
 
+def _live(console: Console, slot: _Rows) -> Live:
+    """The live region a reply's tail is drawn in (redrawn only when told to)."""
+    from rich.live import Live
+
+    return Live(
+        slot,
+        console=console,
+        auto_refresh=False,
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+
+
 def _terminal_fd(console: Console) -> int | None:
     """The file descriptor of the console's terminal, if it writes to one."""
     if not console.is_terminal:
@@ -140,8 +162,6 @@ class _ReplyStream:
         budget: float = PRINT_BUDGET,
         live: bool = True,
     ) -> None:
-        from rich.live import Live
-
         self.console = console
         self._interval = 1.0 / refresh_per_second
         self._budget = budget
@@ -168,14 +188,7 @@ class _ReplyStream:
         self._live: Live | None = None
         self._slot = _Rows([])
         if live and console.is_terminal and not console.is_dumb_terminal and not console.record:
-            self._live = Live(
-                self._slot,
-                console=console,
-                auto_refresh=False,
-                transient=True,
-                redirect_stdout=False,
-                redirect_stderr=False,
-            )
+            self._live = _live(console, self._slot)
             self._live.start()
         self._ticker = threading.Thread(target=self._run, name="chatrepl-render", daemon=True)
         self._ticker.start()
@@ -193,9 +206,12 @@ class _ReplyStream:
                 self._answer_started = True
                 self._text.append(event.text)
             self._pending += len(event.text)
-            if self._pending >= BURST:
+            if self._pending >= BURST and not self._hurry.is_set():
                 self._hurry.set()
-        self._wake.set()
+        # Setting an event takes its lock and notifies: once per token adds up. Text that
+        # comes after the ticker cleared it (then takes the text) finds it clear.
+        if not self._wake.is_set():
+            self._wake.set()
 
     def draw(self) -> None:
         """Draw what has arrived now instead of at the next tick, all of it as markdown."""
@@ -254,7 +270,7 @@ class _ReplyStream:
                 self._tick()
             # Closing: print what waits, still a budget at a time, so the screen moves.
             while not self._abort and self._finish_step():
-                time.sleep(0.001)
+                time.sleep(0)  # a refresh at a time: the screen moves, Ctrl-C is seen
         except Exception:
             # Never kill the reply over a rendering bug: close() prints it unrendered.
             self._failed = True

@@ -250,6 +250,16 @@ class StreamRenderer:
         else:
             source = preview_source(self._tail, self._live_kind, room)
             shown = self._full
+            if (
+                rough
+                and shown is not None
+                and shown[0][:2] == size[:2]
+                and (shown[0] != size or not source.startswith(shown[1]))
+            ):
+                # A new block began (the one drawn went to scrollback): it too is shown
+                # raw until the next full drawing is due, not drawn at once; a paced
+                # stream finishes a block every few refreshes.
+                shown = self._full = (size, "", [[], []] if self._gap else [[]])
             if rough and shown is not None and shown[0] == size and source.startswith(shown[1]):
                 rows = _rough_rows(shown[2], source[len(shown[1]) :], self.width)[-room:]
             else:

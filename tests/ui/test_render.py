@@ -510,6 +510,18 @@ def test_importing_render_loads_no_rich_markdown_or_pygments() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_warm_up_loads_what_the_first_reply_draws_with() -> None:
+    # Whatever a reply imports on its way is paid between Enter and its first text.
+    code = (
+        "import sys; from chatrepl.ui.rich_view import warm_up; warm_up(); "
+        "print(all(m in sys.modules for m in ('rich.live', 'rich.markdown', 'rich.syntax')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "True"
+
+
 # --- mdstream: the pure cutting rules -------------------------------------------------
 
 

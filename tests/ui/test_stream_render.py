@@ -165,6 +165,21 @@ def test_new_text_is_shown_raw_until_the_next_full_drawing_of_the_tail() -> None
     assert plain(exact)[-1].strip() == "A paragraph with bold words and more"
 
 
+def test_a_new_block_after_a_printed_one_is_shown_raw_until_the_next_full_drawing() -> None:
+    renderer = StreamRenderer(terminal_console(), width=WIDTH, height=HEIGHT)
+    renderer.feed("First **para**\n")
+    renderer.live_rows(exact=False)  # the first drawing is a full one
+    renderer.feed("\nSecond **one**\n")
+    printed = renderer.print_rows(1.0)
+    assert plain(printed)[0].strip() == "First para"
+    rough = renderer.live_rows(exact=False)
+    assert renderer.rough
+    assert plain(rough)[:2] == ["", "Second **one**"]  # the gap rich leaves, then the raw text
+    exact = renderer.live_rows()
+    assert not renderer.rough
+    assert [text.strip() for text in plain(exact)][:2] == ["", "Second one"]
+
+
 def test_the_same_tail_is_not_drawn_twice() -> None:
     renderer = StreamRenderer(terminal_console(), width=WIDTH, height=HEIGHT)
     renderer.feed("| a | b |\n|---|---|\n| 1 | 2 |\n")
