@@ -316,3 +316,31 @@ class CommandRegistry:
         hint = closest(name, self.names()) or (prefixed[0] if prefixed else None)
         tip = f"; did you mean /{hint}?" if hint else ""
         raise CommandError(f"unknown command /{name}{tip} (/help lists them)")
+
+
+def take_options(
+    words: list[str], names: tuple[str, ...], *, strict: str | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """`--name value` and `--name=value` for each of `names`, and the other words in order.
+
+    With `strict` (a usage line), any other word is an error naming it instead.
+    """
+    options: dict[str, str] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        name, eq, value = words[i].partition("=")
+        if name not in names:
+            if strict is not None:
+                raise CommandError(f"unknown option {words[i]!r}; {strict}")
+            rest.append(words[i])
+        else:
+            if not eq:
+                if i + 1 >= len(words):
+                    suffix = f"; {strict}" if strict is not None else ""
+                    raise CommandError(f"{name} needs a value{suffix}")
+                value = words[i + 1]
+                i += 1
+            options[name] = value
+        i += 1
+    return options, rest

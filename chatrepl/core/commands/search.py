@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import time
 
-from chatrepl.core.commands.registry import Command, CommandContext
+from chatrepl.core.commands.registry import Command, CommandContext, take_options
 from chatrepl.core.errors import CommandError
 from chatrepl.core.search import SEARCH_ROLES, Hit, SearchQuery, highlighted, parse_since
 
@@ -18,23 +18,9 @@ def parse_query(args: str, *, now: float) -> SearchQuery:
         words = shlex.split(args, posix=True)
     except ValueError:
         words = args.split()  # an unbalanced quote is just a character to search for
-    text: list[str] = []
-    options: dict[str, str] = {}
-    i = 0
-    while i < len(words):
-        word = words[i]
-        name, eq, value = word.partition("=")
-        if name in _OPTIONS:
-            if not eq:
-                if i + 1 >= len(words):
-                    raise CommandError(f"{name} needs a value")
-                value = words[i + 1]
-                i += 1
-            options[name] = value
-        else:
-            # keep a quoted phrase a phrase for the index
-            text.append(f'"{word}"' if " " in word else word)
-        i += 1
+    options, others = take_options(words, _OPTIONS)
+    # keep a quoted phrase a phrase for the index
+    text = [f'"{word}"' if " " in word else word for word in others]
     role = options.get("--role")
     if role is not None and role not in SEARCH_ROLES:
         raise CommandError(f"--role takes user or assistant, not {role!r}")

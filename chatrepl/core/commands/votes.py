@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from chatrepl.core.commands.registry import Command, CommandContext
+from chatrepl.core.commands.registry import Command, CommandContext, take_options
 from chatrepl.core.comparison import Comparison
 from chatrepl.core.conversation import Conversation
 from chatrepl.core.errors import ChatReplError, CommandError
@@ -147,21 +147,8 @@ USAGE = "usage: /leaderboard [--since 7d|2026-01-31] [--profile NAME] [--tag TAG
 def parse_filters(words: list[str], *, now: float) -> Filters:
     """`--since WHEN --profile NAME --tag TAG` (or `--since=WHEN`), and `--flagged` (count
     the votes a self-naming reply gave away too) → the filters."""
-    options: dict[str, str] = {}
     flagged = "--flagged" in words
-    words = [w for w in words if w != "--flagged"]
-    i = 0
-    while i < len(words):
-        name, eq, value = words[i].partition("=")
-        if name not in _OPTIONS:
-            raise CommandError(f"unknown option {words[i]!r}; {USAGE}")
-        if not eq:
-            if i + 1 >= len(words):
-                raise CommandError(f"{name} needs a value; {USAGE}")
-            value = words[i + 1]
-            i += 1
-        options[name] = value
-        i += 1
+    options, _ = take_options([w for w in words if w != "--flagged"], _OPTIONS, strict=USAGE)
     since = options.get("--since")
     return Filters(
         since=None if since is None else parse_since(since, now=now),
