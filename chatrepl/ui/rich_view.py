@@ -2,7 +2,7 @@
 
 Streaming design: `StreamRenderer` (stream_render) turns the reply into rows: finished
 top-level blocks, printed once into scrollback, and the unfinished tail, drawn in a
-small rich `Live` region that is never taller than the screen. `_ReplyStream` drives it
+small live region (live_region) that is never taller than the screen. `_ReplyStream` drives it
 from a ticker thread: `show()` only appends text under a lock and wakes the ticker, so
 the first text is drawn as soon as it arrives; after that the ticker draws at most
 `refresh_per_second` times a second, and while finished text waits (a fast stream
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.ui.code_render import CODE_THEME
+from chatrepl.ui.live_region import LiveRegion
 from chatrepl.ui.stats import STATS_STYLE, fold_line, format_stats, one_line
 from chatrepl.ui.stream_render import REASONING_STYLE, ROUGH_FOR, Line, StreamRenderer
 from chatrepl.ui.table_layout import (
@@ -39,7 +40,6 @@ from chatrepl.ui.table_layout import (
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
-    from rich.live import Live
     from rich.text import Text
 
     from chatrepl.core.comparison import Comparison
@@ -79,14 +79,15 @@ def warm_up() -> None:
     rows = renderer.live_rows()
     renderer.finish()
     printed = renderer.print_rows(1.0)
-    # The live region too: importing rich.live (rich.ansi, file_proxy) cost the first
-    # reply ~5 ms between Enter and its first text.
+    # The live region too: its first use (escape codes of each style) would cost the
+    # first reply milliseconds between Enter and its first text.
     stream = _ReplyStream(console, refresh_per_second=20, live=False)
     stream.close()
-    live = _live(console, _Rows(rows))
-    live.start()
-    console.print(_Rows(printed), crop=False)
-    live.stop()
+    region = LiveRegion(console)
+    region.start()
+    region.update(printed, rows)
+    console.print("x")
+    region.stop()
 
 
 class _Rows:
@@ -124,20 +125,6 @@ def _appended(old: list[Line], new: list[Line]) -> str | None:
     if grown.text != last.text and last.style is not None:
         return None  # the row's own styled text grew: draw it properly
     return grown.text[len(last.text) :] + "".join(segment.text for segment in added)
-
-
-def _live(console: Console, slot: _Rows) -> Live:
-    """The live region a reply's tail is drawn in (redrawn only when told to)."""
-    from rich.live import Live
-
-    return Live(
-        slot,
-        console=console,
-        auto_refresh=False,
-        transient=True,
-        redirect_stdout=False,
-        redirect_stderr=False,
-    )
 
 
 def _terminal_fd(console: Console) -> int | None:
@@ -185,11 +172,11 @@ class _ReplyStream:
         self.renderer = StreamRenderer(console, width=width, height=height, to_edge=to_edge)
         # A recording console keeps every byte it writes: live redraws would all end up
         # in the picture, so it only ever gets the finished blocks.
-        self._live: Live | None = None
-        self._slot = _Rows([])
+        self._region: LiveRegion | None = None
+        self._shown: list[Line] = []  # the rows the live region shows
         if live and console.is_terminal and not console.is_dumb_terminal and not console.record:
-            self._live = _live(console, self._slot)
-            self._live.start()
+            self._region = LiveRegion(console)
+            self._region.start()
         self._ticker = threading.Thread(target=self._run, name="chatrepl-render", daemon=True)
         self._ticker.start()
 
@@ -242,8 +229,8 @@ class _ReplyStream:
                         self._failed = True  # the text matters more than its looks
                         self._print_unrendered()
         finally:
-            if self._live is not None:
-                self._live.stop()
+            if self._region is not None:
+                self._region.stop()
 
     # --- the ticker ------------------------------------------------------------
 
@@ -292,26 +279,23 @@ class _ReplyStream:
 
     def _draw(self, printed: list[Line], *, exact: bool = False) -> None:
         """Print rows into scrollback and redraw the live region below them."""
-        changed = True
-        if self._live is not None:
-            # The new tail goes in first, so the print below redraws the live region
-            # only once, already without the blocks it moves into scrollback.
-            rows = self.renderer.live_rows(exact=exact)
-            changed = rows is not self._slot.rows or not self._drawn
-            extra = _appended(self._slot.rows, rows) if changed and not printed else None
-            self._slot.rows = rows
-            if extra:
-                # Only words added to the last row: written where the cursor is (the end
-                # of that row), not the whole region again. Live's next refresh moves up
-                # as many rows as before, so nothing is left behind.
-                self.console.file.write(extra)
-                self.console.file.flush()
-                self._drawn = True
-                return
-        if printed:
-            self.console.print(_Rows(printed), crop=False)
-        elif self._live is not None and changed:
-            self._live.refresh()  # not when it would draw the same rows again
+        region = self._region
+        if region is None:
+            if printed:
+                self.console.print(_Rows(printed), crop=False)
+            self._drawn = True
+            return
+        rows = self.renderer.live_rows(exact=exact)
+        changed = rows is not self._shown or not self._drawn
+        extra = _appended(self._shown, rows) if changed and not printed else None
+        self._shown = rows
+        if extra:
+            # Only words added to the last row: written where the cursor is (the end of
+            # that row), not the whole region again.
+            region.append(extra)
+            region.replace_rows(rows)
+        elif printed or changed:  # not when it would draw the same rows again
+            region.update(printed, rows)
         self._drawn = True
 
     def _finish_step(self) -> bool:
@@ -348,11 +332,13 @@ class _ReplyStream:
         renderer = self.renderer
         renderer.feed(text, thinking)
         renderer.finish()
-        self._slot.rows = []
         rows: list[Line] = []
         while renderer.backlog:
             rows += renderer.print_rows(1.0)
-        if rows:
+        self._shown = []
+        if self._region is not None:
+            self._region.update(rows, [])
+        elif rows:
             self.console.print(_Rows(rows), crop=False)
 
     def _print_unrendered(self) -> None:
@@ -363,7 +349,9 @@ class _ReplyStream:
             self._text, self._thinking = [], []
         rest = self.renderer.unprinted() + rest
         self.renderer.drop_unprinted()
-        self._slot.rows = []
+        self._shown = []
+        if self._region is not None:
+            self._region.update([], [])  # the live rows are in `rest`
         if rest:
             self.console.print(Text(rest))
 

@@ -513,13 +513,26 @@ def test_importing_render_loads_no_rich_markdown_or_pygments() -> None:
 def test_warm_up_loads_what_the_first_reply_draws_with() -> None:
     # Whatever a reply imports on its way is paid between Enter and its first text.
     code = (
-        "import sys; from chatrepl.ui.rich_view import warm_up; warm_up(); "
-        "print(all(m in sys.modules for m in ('rich.live', 'rich.markdown', 'rich.syntax')))"
+        "import io, sys\n"
+        "from rich.console import Console\n"
+        "from chatrepl.core.messages import TextDelta\n"
+        "from chatrepl.ui.rich_view import RichView, warm_up\n"
+        "warm_up()\n"
+        "before = set(sys.modules)\n"
+        "console = Console(file=io.StringIO(), force_terminal=True, width=60, height=20)\n"
+        "view = RichView(console)\n"
+        "view.begin_reply()\n"
+        "view.show(TextDelta('# Title\\n\\nSome *text* and `code`.\\n\\n'))\n"
+        "view.show(TextDelta('```python\\nx = 1\\n```\\n'))\n"
+        "view.refresh()\n"
+        "view.end_reply(None)\n"
+        "print(sorted(m for m in set(sys.modules) - before "
+        "if m.split('.')[0] in ('rich', 'markdown_it', 'pygments', 'chatrepl')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "True"
+    assert result.stdout.strip() == "[]"
 
 
 # --- mdstream: the pure cutting rules -------------------------------------------------
