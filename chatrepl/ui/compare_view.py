@@ -13,7 +13,7 @@ width. What goes into scrollback must never change again, so rows are printed in
   width; the panel printed is the first in display order that has anything to show
   (so a stalled model goes last), while the others show their last lines live below it.
 
-The live region (rich `Live`, transient, never taller than the screen) holds the rows
+The live region (ui/live_region, transient, never taller than the screen) holds the rows
 not printed yet and a status line; a ticker thread redraws it at most
 `refresh_per_second` times a second. Workers only queue text under a lock.
 Each column ends with its own stats or its one-line error as soon as its reply ends.
@@ -32,12 +32,12 @@ from chatrepl.core.comparison import Comparison
 from chatrepl.core.messages import ReasoningDelta, TextDelta
 from chatrepl.core.reply import CompareResult
 from chatrepl.ui.compare_table import column_end
+from chatrepl.ui.live_region import LiveRegion
 from chatrepl.ui.stats import STATS_STYLE
 from chatrepl.ui.stream_render import ROUGH_FOR, Line, StreamRenderer, trim_row
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
-    from rich.live import Live
     from rich.style import Style
 
 # Styles whose spaces show more than a background (an erase draws none of it).
@@ -178,22 +178,13 @@ class CompareStream:
         self._current: _Column | None = None  # stacked: the panel going into scrollback
         self._failed = False
         self._turn = 0  # the column that prints first at the next refresh
-        self._slot = _Rows([])
-        self._live: Live | None = None
+        self._shown: list[Line] = []  # the rows the live region shows
+        self._region: LiveRegion | None = None
         if self.side:
             self._print(self._header_band())
         if live and console.is_terminal and not console.is_dumb_terminal and not console.record:
-            from rich.live import Live
-
-            self._live = Live(
-                self._slot,
-                console=console,
-                auto_refresh=False,
-                transient=True,
-                redirect_stdout=False,
-                redirect_stderr=False,
-            )
-            self._live.start()
+            self._region = LiveRegion(console)
+            self._region.start()
         self._wake.set()  # the status line at once, before any text arrives
         self._ticker = threading.Thread(target=self._run, name="chatrepl-compare", daemon=True)
         self._ticker.start()
@@ -281,8 +272,8 @@ class CompareStream:
             with self._draw_lock:
                 self._finish_all()
         finally:
-            if self._live is not None:
-                self._live.stop()
+            if self._region is not None:
+                self._region.stop()
 
     # --- the ticker ------------------------------------------------------------
 
@@ -348,13 +339,12 @@ class CompareStream:
                 # the main view's cheaper tail: new words raw, as markdown every ROUGH_FOR
                 column.tail = column.renderer.live_rows(exact=False)
             rows = self._take_bands(final=False)
-            if self._live is not None:
-                # the new live rows go in first: printing redraws the region below the rows
-                self._slot.rows = self._live_rows()
-            if rows:
+            if self._region is not None:
+                # the rows go into scrollback and the region is redrawn below, in one write
+                self._shown = self._unpadded(self._live_rows())
+                self._region.update(self._unpadded(rows), self._shown)
+            elif rows:
                 self._print(rows)
-            elif self._live is not None:
-                self._live.refresh()
 
     def _finish_all(self) -> None:
         if self._failed:
@@ -366,7 +356,7 @@ class CompareStream:
         except Exception:
             self._print_plain()
             return
-        self._slot.rows = []
+        self._shown = []
         self._print(rows)
 
     def _advance(self, budget: float | None, *, final: bool) -> None:
@@ -544,14 +534,24 @@ class CompareStream:
     # --- output ------------------------------------------------------------------
 
     def _print(self, rows: list[Line]) -> None:
-        if rows:
+        """Rows into scrollback, above the live region (which keeps its rows)."""
+        if self._region is not None:
+            self._region.update(self._unpadded(rows), self._shown)
+        elif rows:
             self.console.print(_Rows(rows), crop=False)
+
+    def _unpadded(self, rows: list[Line]) -> list[Line]:
+        """Rows for the live region, without their padding (as `_Rows` writes them)."""
+        erase = self.console.color_system is not None
+        return [unpad(row, erase=erase) for row in rows]
 
     def _print_plain(self) -> None:
         """Rendering failed: every column's text, plainly, so nothing is lost."""
         from rich.text import Text
 
-        self._slot.rows = []
+        self._shown = []
+        if self._region is not None:
+            self._region.update([], [])  # what it showed is in the text printed below
         for column in self.columns:
             if column.printed:
                 continue
