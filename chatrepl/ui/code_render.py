@@ -255,9 +255,12 @@ def _short_line_rows(lexer: Lexer, code: str, width: int) -> list[Line] | None:
     return rows[: len(lines)]
 
 
+@lru_cache(maxsize=256)
 def _plain_code_rows(line: str, width: int) -> list[Line]:
     """A code line unhighlighted, as a code block lays it out: one column of padding each
-    side, the block's background to the edge, wrapped at the width."""
+    side, the block's background to the edge, wrapped at the width. Cached: an open
+    block's lines not highlighted yet are shown this way at every refresh until they
+    are (the rows are shared: never changed in place)."""
     from rich.cells import cell_len, chop_cells
     from rich.segment import Segment
 

@@ -129,6 +129,7 @@ class StreamRenderer:
         self._full: tuple[Any, str, list[Line]] | None = None  # the last full drawing
         self._full_at = 0.0  # when it was made
         self._full_cost = 0.0  # and what it cost, in seconds
+        self._trimmed: dict[int, tuple[Line, Line]] = {}  # id(row) -> (row, trimmed)
 
     # --- input -----------------------------------------------------------------
 
@@ -244,7 +245,7 @@ class StreamRenderer:
                 max_lines=room,
                 rough=rough,
             )
-            rows = [self._trim(row) for row in rows]
+            rows = self._trim_kept(rows)
             drawn = not rough
             rough = rough and self._code_rows.rough
         else:
@@ -382,6 +383,21 @@ class StreamRenderer:
 
     def _trim(self, row: Line) -> Line:
         return trim_row(row, width=self.width if self.to_edge else None)
+
+    def _trim_kept(self, rows: list[Line]) -> list[Line]:
+        """`rows` trimmed, each row trimmed once while it stays on screen: most rows of an
+        open code block are the same from one refresh to the next (and the same trimmed
+        row lets the live region reuse what it wrote for it)."""
+        kept, trimmed = self._trimmed, {}
+        out = []
+        for row in rows:
+            known = kept.get(id(row))
+            if known is None or known[0] is not row:
+                known = (row, self._trim(row))
+            trimmed[id(row)] = known
+            out.append(known[1])
+        self._trimmed = trimmed
+        return out
 
 
 def _rough_rows(rows: list[Line], extra: str, width: int) -> list[Line]:
