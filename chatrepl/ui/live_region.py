@@ -50,8 +50,8 @@ class LiveRegion:
         self._lock = threading.RLock()
         self._color_system = _color_system(console)
         self._no_color = console.no_color
-        self._height = 0  # rows drawn; the cursor is at the end of the last one
-        self._rows: list[Line] = []  # the rows on screen
+        self._lines: list[str] = []  # the escape codes of each row on screen
+        self._drawn = False  # the cursor is at the end of the region's last row
         self._codes: dict[int, tuple[Line, str]] = {}  # id(row) -> (row, its escape codes)
         self._started = False
 
@@ -72,53 +72,80 @@ class LiveRegion:
             self._started = False
             self.console.pop_render_hook()
             self._write(self._back())
-            self._height, self._rows, self._codes = 0, [], {}
+            self._lines, self._codes = [], {}
             self.console.show_cursor(True)
 
     def update(self, printed: list[Line], rows: list[Line]) -> None:
-        """Print `printed` into scrollback above the region, then show `rows` in it."""
-        with self._lock:
-            out = [self._back()]
-            out += [self._row_codes(row) + "\n" for row in printed]
-            out.append(self._show(rows))
-            self._write("".join(out))
+        """Print `printed` into scrollback above the region, then show `rows` in it.
 
-    def append(self, text: str) -> None:
-        """Write plain text at the end of the last row (`rows`' last row grew by it)."""
+        With nothing to print, only the rows from the first one that changed are written
+        again (a growing tail changes at its end): fewer bytes for the terminal to draw.
+        """
+        with self._lock:
+            lines = self._lines_of(rows)
+            if printed or not self._drawn:
+                out = [self._back(), *(self._row_codes(row) + "\n" for row in printed)]
+                out.append("\n".join(lines))
+                self._write("".join(out))
+            else:
+                self._write(self._changed(lines))
+            self._lines, self._drawn = lines, bool(lines)
+
+    def append(self, text: str, rows: list[Line]) -> None:
+        """Write plain text at the end of the last row: `rows` are the rows shown then
+        (the last one grew by `text`)."""
         with self._lock:
             self._write(text)
-
-    def replace_rows(self, rows: list[Line]) -> None:
-        """What the region shows now, when `append` already put it on the screen."""
-        with self._lock:
-            self._rows = rows
-            self._height = len(rows)
+            self._lines = self._lines_of(rows)
 
     def around(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
         """What the console prints instead of `renderables` while the region is shown
         (its render hook): they go above the region, which is drawn again below them."""
-        return [_Codes(self, self._back), *renderables, _Codes(self, lambda: self._show(None))]
+        return [_Codes(self, self._back), *renderables, _Codes(self, self._again)]
 
     # --- helpers ---------------------------------------------------------------
 
     def _back(self) -> str:
         """Codes that erase the region and leave the cursor at the start of its first row."""
-        height, self._height = self._height, 0
-        return "\r\x1b[2K" + _UP_ERASE * (height - 1) if height else ""
+        if not self._drawn:
+            return ""
+        self._drawn = False
+        return "\r\x1b[2K" + _UP_ERASE * (len(self._lines) - 1)
 
-    def _show(self, rows: list[Line] | None) -> str:
-        """The codes that draw `rows` (None: the rows shown before) from the cursor on."""
-        if rows is None:
-            rows = self._rows
-        codes: dict[int, tuple[Line, str]] = {}
-        parts = []
+    def _again(self) -> str:
+        """The region drawn again from the cursor on (after `_back` and a print)."""
+        self._drawn = bool(self._lines)
+        return "\n".join(self._lines)
+
+    def _changed(self, lines: list[str]) -> str:
+        """Codes that turn the rows on screen into `lines`, from the first that differs."""
+        old = self._lines
+        same = 0
+        for before, after in zip(old, lines, strict=False):
+            if before != after:
+                break
+            same += 1
+        if same == len(old) == len(lines):
+            return ""
+        # Back to the start of the first changed row (or of the last row kept, when rows
+        # were only added or dropped: the cursor cannot be put after it without measuring).
+        first = min(same, len(old) - 1, max(len(lines) - 1, 0))
+        up = len(old) - 1 - first
+        move = f"\r\x1b[{up}A" if up else "\r"
+        return move + "\x1b[J" + "\n".join(lines[first:])
+
+    def _lines_of(self, rows: list[Line]) -> list[str]:
+        """The escape codes of each row, made once while the same row stays on screen."""
+        known, codes = self._codes, {}
+        lines = []
         for row in rows:
-            known = self._codes.get(id(row))
-            text = known[1] if known is not None and known[0] is row else self._row_codes(row)
-            codes[id(row)] = (row, text)
-            parts.append(text)
-        self._codes, self._rows, self._height = codes, rows, len(rows)
-        return "\n".join(parts)
+            hit = known.get(id(row))
+            if hit is None or hit[0] is not row:
+                hit = (row, self._row_codes(row))
+            codes[id(row)] = hit
+            lines.append(hit[1])
+        self._codes = codes
+        return lines
 
     def _row_codes(self, row: Line) -> str:
         """A row as the console would write it (rich's Console._render_buffer does this)."""

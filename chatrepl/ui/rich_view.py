@@ -292,8 +292,7 @@ class _ReplyStream:
         if extra:
             # Only words added to the last row: written where the cursor is (the end of
             # that row), not the whole region again.
-            region.append(extra)
-            region.replace_rows(rows)
+            region.append(extra, rows)
         elif printed or changed:  # not when it would draw the same rows again
             region.update(printed, rows)
         self._drawn = True

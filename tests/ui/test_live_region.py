@@ -7,6 +7,8 @@ import io
 
 import pyte
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 from rich.segment import ControlType, Segment
 from rich.style import Style
@@ -80,8 +82,7 @@ def test_appended_words_then_a_redraw_leave_nothing_behind() -> None:
     region = LiveRegion(target)
     region.start()
     region.update([], [row("a"), row("b c")])
-    region.append(" d")
-    region.replace_rows([row("a"), row("b c d")])
+    region.append(" d", [row("a"), row("b c d")])
     region.update([], [row("x")])
     assert lines(replay(target)) == ["x"]
 
@@ -139,3 +140,51 @@ def test_no_color_drops_colours_but_keeps_weight() -> None:
     region.update([[Segment("x", Style.parse("bold red"))]], [])
     written = target.file.getvalue()  # type: ignore[attr-defined]
     assert "\x1b[1m" in written and "31" not in written
+
+
+def test_an_update_rewrites_only_from_the_first_changed_row() -> None:
+    target = console()
+    region = LiveRegion(target)
+    region.start()
+    region.update([], [row("first row"), row("second row"), row("third")])
+    before = len(target.file.getvalue())  # type: ignore[attr-defined]
+    region.update([], [row("first row"), row("second row"), row("third, longer")])
+    written = target.file.getvalue()[before:]  # type: ignore[attr-defined]
+    assert "third, longer" in written and "first row" not in written
+    assert "second row" not in written
+    assert lines(replay(target)) == ["first row", "second row", "third, longer"]
+
+
+WORDS = ["", "a", "bb", "ccc dd", "x" * (WIDTH - 1), "y" * WIDTH]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(WORDS[1:]), max_size=2),  # printed above
+            st.lists(st.sampled_from(WORDS), max_size=HEIGHT - 2),  # the region's rows
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_sequence_of_updates_leaves_the_printed_rows_then_the_last_region(
+    steps: list[tuple[list[str], list[str]]],
+) -> None:
+    target = console()
+    region = LiveRegion(target)
+    region.start()
+    printed: list[str] = []
+    for above, shown in steps:
+        region.update([row(text) for text in above], [row(text) for text in shown])
+        printed += above
+    expected = [*printed, *steps[-1][1]]
+    while expected and not expected[-1]:
+        expected.pop()
+    assert lines(replay(target)) == expected
+    region.stop()
+    expected = list(printed)
+    while expected and not expected[-1]:
+        expected.pop()
+    assert lines(replay(target)) == expected
