@@ -4,8 +4,10 @@ rich.markdown's `CodeBlock` is `Syntax(code, lexer, theme, word_wrap=True, paddi
 one highlighted `Text` split into lines, each line wrapped on its own, a blank row above
 and below. Only the highlighting depends on earlier lines, and pygments hands its tokens
 over one at a time, so a long block can be highlighted and drawn a few lines per refresh
-(`FencePrinter`) with the same rows as drawing it at once: a 20 KB block costs ~0.2 s,
-too long to leave the screen still.
+(`FencePrinter`) with the same rows as drawing it at once: through rich a 20 KB block
+costs ~0.2 s, too long to leave the screen still. Most lines fit the width in plain
+ASCII, and their rows are made from the tokens directly, at a tenth of that cost; so
+every finished block, small ones too, is drawn this way.
 
 An open block is previewed from cached rows (`CodeRows`): lines only ever get appended,
 so each refresh renders just the new ones, and a long block costs the same per refresh
@@ -50,6 +52,7 @@ def _lexer(name: str) -> Lexer | str:
     return Syntax("", name).lexer or name
 
 
+@lru_cache(maxsize=1)
 def _given_text_syntax() -> type:
     """A Syntax that draws a Text highlighted beforehand (one slice of a long block)."""
     from rich.syntax import Syntax
@@ -65,34 +68,48 @@ def _given_text_syntax() -> type:
     return GivenText
 
 
+@lru_cache(maxsize=1)
+def _tab_size() -> int:
+    """The tab size rich.markdown's code blocks use (Syntax's default)."""
+    from rich.syntax import Syntax
+
+    return Syntax("", "text").tab_size
+
+
 class FencePrinter:
-    """One finished code block (`source` is its markdown), drawn a few lines at a time."""
+    """One finished code block, drawn a few lines at a time.
 
-    def __init__(self, console: Console, options: ConsoleOptions, source: str) -> None:
+    A line that fits the width in printable ASCII (tabs are expanded before highlighting)
+    becomes its row straight from pygments' tokens, as `_token_row` says rich draws it; any
+    other line (it wraps, or holds a character whose width rich must measure) is drawn
+    through rich's Syntax with its neighbours of the same kind.
+    """
+
+    def __init__(self, console: Console, options: ConsoleOptions, code: str, lexer: str) -> None:
         from rich.segment import Segment
-        from rich.syntax import Syntax
-
-        from chatrepl.ui.mdstream import code_block
 
         self.console = console
         self.options = options
-        code, lexer_name = code_block(source)
         theme = code_theme()
-        probe = Syntax(code, lexer_name, theme=theme, word_wrap=True, padding=(0, 1))
-        self._syntax_class = _given_text_syntax()
         self._theme = theme
-        self._tab_size = probe.tab_size
+        self._tab_size = _tab_size()
         self._base: Style = theme.get_background_style()
         self._style_of = theme.get_style_for_token
-        found = _lexer(lexer_name)  # looked up once per name, not once per block
-        lexer: Lexer = found if not isinstance(found, str) else probe.default_lexer
+        found = _lexer(lexer)  # looked up once per name, not once per block
+        if isinstance(found, str):  # no such lexer: rich highlights it as plain text
+            found = _lexer("text")
+        assert not isinstance(found, str)
         # What Syntax._process_code does for a code block (never dedented).
-        processed = (code + "\n").expandtabs(probe.tab_size)
+        processed = (code + "\n").expandtabs(self._tab_size)
         self.lines = code.split("\n")  # each taken line is one line of code
-        self._tokens: Iterator[tuple[_TokenType, str]] = _per_line(lexer.get_tokens(processed))
+        self._tokens: Iterator[tuple[_TokenType, str]] = _per_line(found.get_tokens(processed))
         self._next = 0  # lines drawn so far
+        # Rows made from tokens need the background drawn to the edge (rich pads them).
+        self._inner = -1 if self._base.transparent_background else options.max_width - 2
+        self._styles: dict[Any, Style] = {}
         self.pad_row: Line = [Segment(" " * options.max_width, self._base)]
         self.started = False
+        self.taken = 0  # characters of code drawn by the last `take`
 
     @property
     def done(self) -> bool:
@@ -105,8 +122,6 @@ class FencePrinter:
 
     def take(self, chars: int) -> list[Line]:
         """Rows for the next lines of code, about `chars` characters of them (one at least)."""
-        from rich.text import Text
-
         rows: list[Line] = []
         if not self.started:
             self.started = True
@@ -115,29 +130,71 @@ class FencePrinter:
         while end < len(self.lines) and (end == self._next or size < chars):
             size += len(self.lines[end]) + 1
             end += 1
-        justify: JustifyMethod = "default" if self._base.transparent_background else "left"
-        text = Text(justify=justify, style=self._base, tab_size=self._tab_size, no_wrap=False)
-        text.append_tokens(self._take_tokens(end - self._next))
-        # Syntax reads only whether its code ends in a newline (then it keeps a blank last
-        # row); the given text holds the slice's own lines, so it never should.
-        syntax = self._syntax_class(text, "-", theme=self._theme, word_wrap=True, padding=(0, 1))
-        rows += self.console.render_lines(syntax, self.options, pad=False)
-        self._next = end
+        slow: list[tuple[_TokenType, str]] = []  # lines left to rich, not drawn yet
+        for _ in range(end - self._next):
+            tokens = self._line_tokens()
+            row = self._token_row(tokens)
+            if row is None:
+                slow += tokens
+                continue
+            if slow:
+                rows += self._syntax_rows(slow)
+                slow = []
+            rows.append(row)
+        if slow:
+            rows += self._syntax_rows(slow)
+        self._next, self.taken = end, size
         if self.done:
             rows.append(self.pad_row)
         return rows
 
-    def _take_tokens(self, lines: int) -> Iterator[tuple[str, Style]]:
-        from pygments.token import Token
-
-        style_of = self._style_of
-        while lines > 0:
-            token_type, token = next(self._tokens, (Token, ""))
-            if not token:
-                return
-            yield token, style_of(token_type)
+    def _line_tokens(self) -> list[tuple[_TokenType, str]]:
+        """The tokens of the next line of code, its line end included."""
+        tokens = []
+        for token_type, token in self._tokens:
+            tokens.append((token_type, token))
             if token.endswith("\n"):
-                lines -= 1
+                break
+        return tokens
+
+    def _token_row(self, tokens: list[tuple[_TokenType, str]]) -> Line | None:
+        """The row rich's Syntax draws for one line of code that fits the width, made
+        directly: a column of padding, each token in the background plus its own style,
+        the background to the edge. None when the line would wrap or holds anything but
+        printable ASCII (rich measures and strips those its own way)."""
+        from rich.segment import Segment
+
+        base = self._base
+        row: Line = [Segment(" ", base)]
+        used, inner, styles = 0, self._inner, self._styles
+        for token_type, token in tokens:
+            piece = token[:-1] if token.endswith("\n") else token
+            if not piece:
+                continue
+            used += len(piece)
+            if used > inner or not (piece.isascii() and piece.isprintable()):
+                return None
+            style = styles.get(token_type)
+            if style is None:
+                style = styles[token_type] = base + self._style_of(token_type)
+            row.append(Segment(piece, style))
+        if inner < 0:
+            return None
+        row.append(Segment(" " * (inner - used + 1), base))
+        return row
+
+    def _syntax_rows(self, tokens: list[tuple[_TokenType, str]]) -> list[Line]:
+        """Rows of whole lines of code drawn through rich's Syntax, as a code block is."""
+        from rich.text import Text
+
+        justify: JustifyMethod = "default" if self._base.transparent_background else "left"
+        text = Text(justify=justify, style=self._base, tab_size=self._tab_size, no_wrap=False)
+        style_of = self._style_of
+        text.append_tokens((token, style_of(token_type)) for token_type, token in tokens)
+        # Syntax reads only whether its code ends in a newline (then it keeps a blank last
+        # row); the given text holds the slice's own lines, so it never should.
+        syntax = _given_text_syntax()(text, "-", theme=self._theme, word_wrap=True, padding=(0, 1))
+        return self.console.render_lines(syntax, self.options, pad=False)
 
 
 def _per_line(tokens: Iterable[tuple[Any, str]]) -> Iterator[tuple[Any, str]]:
