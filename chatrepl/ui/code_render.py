@@ -104,9 +104,7 @@ class FencePrinter:
         self.lines = code.split("\n")  # each taken line is one line of code
         self._tokens: Iterator[tuple[_TokenType, str]] = _per_line(found.get_tokens(processed))
         self._next = 0  # lines drawn so far
-        # Rows made from tokens need the background drawn to the edge (rich pads them).
-        self._inner = -1 if self._base.transparent_background else options.max_width - 2
-        self._styles: dict[Any, Style] = {}
+        self._inner = options.max_width - 2  # code columns: one of padding each side
         self.pad_row: Line = [Segment(" " * options.max_width, self._base)]
         self.started = False
         self.taken = 0  # characters of code drawn by the last `take`
@@ -133,7 +131,7 @@ class FencePrinter:
         slow: list[tuple[_TokenType, str]] = []  # lines left to rich, not drawn yet
         for _ in range(end - self._next):
             tokens = self._line_tokens()
-            row = self._token_row(tokens)
+            row = _token_row(tokens, self._inner)
             if row is None:
                 slow += tokens
                 continue
@@ -156,32 +154,6 @@ class FencePrinter:
             if token.endswith("\n"):
                 break
         return tokens
-
-    def _token_row(self, tokens: list[tuple[_TokenType, str]]) -> Line | None:
-        """The row rich's Syntax draws for one line of code that fits the width, made
-        directly: a column of padding, each token in the background plus its own style,
-        the background to the edge. None when the line would wrap or holds anything but
-        printable ASCII (rich measures and strips those its own way)."""
-        from rich.segment import Segment
-
-        base = self._base
-        row: Line = [Segment(" ", base)]
-        used, inner, styles = 0, self._inner, self._styles
-        for token_type, token in tokens:
-            piece = token[:-1] if token.endswith("\n") else token
-            if not piece:
-                continue
-            used += len(piece)
-            if used > inner or not (piece.isascii() and piece.isprintable()):
-                return None
-            style = styles.get(token_type)
-            if style is None:
-                style = styles[token_type] = base + self._style_of(token_type)
-            row.append(Segment(piece, style))
-        if inner < 0:
-            return None
-        row.append(Segment(" " * (inner - used + 1), base))
-        return row
 
     def _syntax_rows(self, tokens: list[tuple[_TokenType, str]]) -> list[Line]:
         """Rows of whole lines of code drawn through rich's Syntax, as a code block is."""
@@ -281,35 +253,60 @@ class CodeRows:
 
 def _short_line_rows(lexer: Lexer, code: str, width: int) -> list[Line] | None:
     """Rows of highlighted code whose every line fits the width, made from pygments'
-    tokens directly: the rows rich's Syntax makes of them (one column of padding each
-    side, the background to the edge) at a tenth of its cost. None when a line is too
-    long (it would wrap) or holds a tab or a character wider than one cell."""
-    from rich.segment import Segment
-
+    tokens directly (see `_token_row`). None when a line is too long (it would wrap) or
+    holds a tab or anything but printable ASCII."""
     inner = width - 2
     lines = code.split("\n")
     if "\t" in code or not code.isascii() or max(map(len, lines)) > inner:
         return None
+    rows: list[Line] = []
+    line: list[tuple[_TokenType, str]] = []
+    for token in _per_line(lexer.get_tokens(code + "\n")):
+        line.append(token)
+        if token[1].endswith("\n"):
+            row = _token_row(line, inner)
+            if row is None:
+                return None
+            rows.append(row)
+            line = []
+    return rows[: len(lines)]
+
+
+_token_styles: dict[Any, Style] = {}  # the theme's style of each token type, on its background
+
+
+def _token_row(tokens: list[tuple[_TokenType, str]], inner: int) -> Line | None:
+    """The row rich's Syntax draws (`word_wrap=True, padding=(0, 1)`, a theme with a
+    background) for one line of code `tokens` of pygments' make, at `inner` code columns,
+    made directly at a tenth of its cost; None when the line would wrap or holds anything
+    but printable ASCII (rich measures and strips those its own way).
+
+    What rich does with such a line: the highlighted Text's style (the background) plus
+    each token's style, a column of padding each side and the background padded to the
+    edge, in the background style. Which segments hold which run of text differs, what
+    they show does not.
+    """
+    from rich.segment import Segment
+
     theme = code_theme()
     base: Style = theme.get_background_style()
-    styles: dict[Any, Style] = {}
-    rows: list[Line] = []
+    if base.transparent_background or inner < 1:
+        return None  # rich pads nothing then, or has no room: leave it to rich
     row: Line = [Segment(" ", base)]
     used = 0
-    for token_type, token in lexer.get_tokens(code + "\n"):
-        style = styles.get(token_type)
+    for token_type, token in tokens:
+        piece = token[:-1] if token.endswith("\n") else token
+        if not piece:
+            continue
+        used += len(piece)
+        if used > inner or not (piece.isascii() and piece.isprintable()):
+            return None
+        style = _token_styles.get(token_type)
         if style is None:
-            style = styles[token_type] = base + theme.get_style_for_token(token_type)
-        while token:
-            piece, newline, token = token.partition("\n")
-            if piece:
-                row.append(Segment(piece, style))
-                used += len(piece)
-            if newline:
-                row.append(Segment(" " * (inner - used + 1), base))
-                rows.append(row)
-                row, used = [Segment(" ", base)], 0
-    return rows[: len(lines)]
+            style = _token_styles[token_type] = base + theme.get_style_for_token(token_type)
+        row.append(Segment(piece, style))
+    row.append(Segment(" " * (inner - used + 1), base))
+    return row
 
 
 def _plain_code_rows(line: str, width: int) -> list[Line]:

@@ -80,8 +80,11 @@ def reply(draw: st.DrawFn, width: int) -> str:
             parts.append(draw(st.sampled_from(["Some *prose*.", "# Title", "- a\n- b", "---"])))
         language = draw(st.sampled_from(LANGUAGES))
         lines = draw(st.lists(code_line(width), max_size=8))
-        fence = draw(st.sampled_from(["```", "~~~~"]))
-        parts.append(f"{fence}{language}\n" + "".join(line + "\n" for line in lines) + fence)
+        fence = draw(st.sampled_from(["```", "~~~~", "indented"]))
+        if fence == "indented":  # a code block without a fence: no language
+            parts.append("\n".join("    " + line for line in ["code", *lines]))
+        else:
+            parts.append(f"{fence}{language}\n" + "".join(line + "\n" for line in lines) + fence)
     ending = draw(st.sampled_from(["", "\n", "\n\nAfter.", "\n\nAfter.\n"]))
     return "\n\n".join(parts) + ending
 
@@ -126,3 +129,17 @@ def test_a_closed_fence_with_a_paragraph_after_it_at_the_end_prints_both() -> No
     text = "```python\nx = 1\n```\n\nDone, and no line end"
     expected = simple(printed_once(text, 80), width=80)
     assert simple(streamed(text, 80, to_edge=True, piece=len(text)), width=80) == expected
+
+
+def test_a_short_code_block_is_printed_from_its_tokens_a_line_per_step_too() -> None:
+    text = "Intro.\n\n```python\nx = 1\ny = 2\nz = 3\n```\n\nAfter.\n"
+    renderer = StreamRenderer(console(80), width=80, height=24)
+    renderer.feed(text)
+    renderer.finish()
+    steps = []
+    while renderer.backlog:
+        steps.append(renderer.print_rows(0.0))
+    # The intro; the blank row before the block; its top row and first line; the second
+    # line; the third and the bottom row; the blank row and the paragraph after it.
+    assert [len(rows) for rows in steps] == [1, 1, 2, 1, 2, 2]
+    assert steps[-1] == simple(printed_once(text, 80), width=None)[-2:]
