@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -79,10 +80,10 @@ def _tab_size() -> int:
 class FencePrinter:
     """One finished code block, drawn a few lines at a time.
 
-    A line that fits the width in printable ASCII (tabs are expanded before highlighting)
-    becomes its row straight from pygments' tokens, as `_token_row` says rich draws it; any
-    other line (it wraps, or holds a character whose width rich must measure) is drawn
-    through rich's Syntax with its neighbours of the same kind.
+    A line in printable ASCII (tabs are expanded before highlighting) becomes its rows
+    straight from pygments' tokens, as `_token_rows` says rich draws it; any other line
+    (it holds a character whose width rich must measure) is drawn through rich's Syntax
+    with its neighbours of the same kind.
     """
 
     def __init__(self, console: Console, options: ConsoleOptions, code: str, lexer: str) -> None:
@@ -131,14 +132,14 @@ class FencePrinter:
         slow: list[tuple[_TokenType, str]] = []  # lines left to rich, not drawn yet
         for _ in range(end - self._next):
             tokens = self._line_tokens()
-            row = _token_row(tokens, self._inner)
-            if row is None:
+            made = _token_rows(tokens, self._inner)
+            if made is None:
                 slow += tokens
                 continue
             if slow:
                 rows += self._syntax_rows(slow)
                 slow = []
-            rows.append(row)
+            rows += made
         if slow:
             rows += self._syntax_rows(slow)
         self._next, self.taken = end, size
@@ -253,7 +254,7 @@ class CodeRows:
 
 def _short_line_rows(lexer: Lexer, code: str, width: int) -> list[Line] | None:
     """Rows of highlighted code whose every line fits the width, made from pygments'
-    tokens directly (see `_token_row`). None when a line is too long (it would wrap) or
+    tokens directly (see `_token_rows`). None when a line is too long (it would wrap) or
     holds a tab or anything but printable ASCII."""
     inner = width - 2
     lines = code.split("\n")
@@ -264,10 +265,10 @@ def _short_line_rows(lexer: Lexer, code: str, width: int) -> list[Line] | None:
     for token in _per_line(lexer.get_tokens(code + "\n")):
         line.append(token)
         if token[1].endswith("\n"):
-            row = _token_row(line, inner)
-            if row is None:
+            made = _token_rows(line, inner)
+            if made is None:
                 return None
-            rows.append(row)
+            rows += made
             line = []
     return rows[: len(lines)]
 
@@ -275,38 +276,66 @@ def _short_line_rows(lexer: Lexer, code: str, width: int) -> list[Line] | None:
 _token_styles: dict[Any, Style] = {}  # the theme's style of each token type, on its background
 
 
-def _token_row(tokens: list[tuple[_TokenType, str]], inner: int) -> Line | None:
-    """The row rich's Syntax draws (`word_wrap=True, padding=(0, 1)`, a theme with a
-    background) for one line of code `tokens` of pygments' make, at `inner` code columns,
-    made directly at a tenth of its cost; None when the line would wrap or holds anything
-    but printable ASCII (rich measures and strips those its own way).
+def _token_rows(tokens: list[tuple[_TokenType, str]], inner: int) -> list[Line] | None:
+    """The rows rich's Syntax draws (`word_wrap=True, padding=(0, 1)`, a theme with a
+    background) for one line of code, `tokens` of pygments' make, at `inner` code
+    columns: made directly, at a tenth of its cost. None when the line holds anything but
+    printable ASCII (rich measures and strips those its own way).
 
-    What rich does with such a line: the highlighted Text's style (the background) plus
-    each token's style, a column of padding each side and the background padded to the
-    edge, in the background style. Which segments hold which run of text differs, what
-    they show does not.
+    What rich does with such a line (Text.wrap, then Syntax and its Padding): the
+    highlighted Text's style (the background) plus each token's style; cut where
+    rich's own `divide_line` says (at word starts, a word longer than a row folded),
+    each piece cropped to the width; a column of padding each side and the background
+    padded to the edge, in the background style. Which segments hold which run of text
+    differs, what they show does not.
     """
+    from rich._wrap import divide_line
     from rich.segment import Segment
 
     theme = code_theme()
     base: Style = theme.get_background_style()
     if base.transparent_background or inner < 1:
         return None  # rich pads nothing then, or has no room: leave it to rich
-    row: Line = [Segment(" ", base)]
+    pieces: list[tuple[str, Style]] = []
     used = 0
     for token_type, token in tokens:
         piece = token[:-1] if token.endswith("\n") else token
         if not piece:
             continue
-        used += len(piece)
-        if used > inner or not (piece.isascii() and piece.isprintable()):
+        if not (piece.isascii() and piece.isprintable()):
             return None
         style = _token_styles.get(token_type)
         if style is None:
             style = _token_styles[token_type] = base + theme.get_style_for_token(token_type)
-        row.append(Segment(piece, style))
-    row.append(Segment(" " * (inner - used + 1), base))
-    return row
+        pieces.append((piece, style))
+        used += len(piece)
+    if used <= inner:  # it fits: no cut, nothing cropped
+        row: Line = [Segment(" ", base)]
+        row += [Segment(piece, style) for piece, style in pieces]
+        row.append(Segment(" " * (inner - used + 1), base))
+        return [row]
+    plain = "".join(piece for piece, _ in pieces)
+    rows: list[Line] = []
+    first, at = 0, 0  # the first piece not wholly before this row's text, where it begins
+    for start, cut in pairwise([0, *divide_line(plain, inner, fold=True), used]):
+        # Past the width, rich drops spaces from the end (Text.rstrip_end), then crops
+        # (truncate): the same as keeping the first `inner` characters, one cell each.
+        end = min(cut, start + inner)
+        while first < len(pieces) and at + len(pieces[first][0]) <= start:
+            at += len(pieces[first][0])
+            first += 1
+        row = [Segment(" ", base)]
+        index, begins = first, at
+        while index < len(pieces) and begins < end:
+            piece, style = pieces[index]
+            low, high = max(start, begins), min(end, begins + len(piece))
+            if low < high:
+                row.append(Segment(piece[low - begins : high - begins], style))
+            begins += len(piece)
+            index += 1
+        row.append(Segment(" " * (inner - (end - start) + 1), base))
+        rows.append(row)
+    return rows
 
 
 def _plain_code_rows(line: str, width: int) -> list[Line]:

@@ -17,7 +17,7 @@ from chatrepl.ui.stream_render import StreamRenderer, trim_row
 
 Row = list[Segment]
 LANGUAGES = ["python", "rust", "json", "bash", "c", "javascript", "nonexistent", ""]
-WIDTHS = [20, 41, 80, 100]
+WIDTHS = [12, 20, 41, 80, 100]
 # Code characters: printable ASCII but the backtick (it could close the fence), and now
 # and then what rows made from tokens must leave to rich: tabs, wide and accented letters.
 ASCII = st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="`")
@@ -58,9 +58,16 @@ def printed_once(text: str, width: int) -> list[Row]:
 
 @st.composite
 def code_line(draw: st.DrawFn, width: int) -> str:
-    kind = draw(st.sampled_from(["text", "text", "text", "empty", "fits", "wraps", "long", "odd"]))
+    kinds = ["text", "text", "empty", "fits", "wraps", "long", "words", "words", "odd"]
+    kind = draw(st.sampled_from(kinds))
     if kind == "empty":
         return ""
+    if kind == "words":  # wrapped at word starts: words and runs of spaces of any length
+        word = st.text(ASCII.filter(str.strip), min_size=1, max_size=width + 5)
+        gap = st.sampled_from([" ", " ", "  ", "    ", " " * width, " " * (width + 3)])
+        parts = draw(st.lists(st.tuples(word, gap), min_size=1, max_size=12))
+        line = draw(st.sampled_from(["", "  ", " " * width])) + "".join(w + g for w, g in parts)
+        return line if draw(st.booleans()) else line.rstrip(" ")
     if kind in ("fits", "wraps", "long"):
         size = {"fits": width - 2, "wraps": width - 1, "long": 2 * width + 3}[kind]
         line = draw(st.text(ASCII, min_size=size, max_size=size))
@@ -116,6 +123,8 @@ def test_lines_that_fit_wrap_or_hold_odd_characters_print_as_rich_prints_them(
         "\tif a: return {'k': [1, 2.5]}",
         "z" * (width - 4) + "表",
         "  w" * width,
+        "word " * width,
+        "a" + " " * (3 * width) + "b   ",
         "end",
     ]
     text = f"Intro.\n\n```{language}\n" + "\n".join(lines) + "\n```\n\nAfter.\n"
