@@ -4,8 +4,10 @@ rich.markdown's `CodeBlock` is `Syntax(code, lexer, theme, word_wrap=True, paddi
 one highlighted `Text` split into lines, each line wrapped on its own, a blank row above
 and below. Only the highlighting depends on earlier lines, and pygments hands its tokens
 over one at a time, so a long block can be highlighted and drawn a few lines per refresh
-(`FencePrinter`) with the same rows as drawing it at once: a 20 KB block costs ~0.2 s,
-too long to leave the screen still.
+(`FencePrinter`) with the same rows as drawing it at once: through rich a 20 KB block
+costs ~0.2 s, too long to leave the screen still. Most lines fit the width in plain
+ASCII, and their rows are made from the tokens directly, at a tenth of that cost; so
+every finished block, small ones too, is drawn this way.
 
 An open block is previewed from cached rows (`CodeRows`): lines only ever get appended,
 so each refresh renders just the new ones, and a long block costs the same per refresh
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ def _lexer(name: str) -> Lexer | str:
     return Syntax("", name).lexer or name
 
 
+@lru_cache(maxsize=1)
 def _given_text_syntax() -> type:
     """A Syntax that draws a Text highlighted beforehand (one slice of a long block)."""
     from rich.syntax import Syntax
@@ -65,34 +69,46 @@ def _given_text_syntax() -> type:
     return GivenText
 
 
+@lru_cache(maxsize=1)
+def _tab_size() -> int:
+    """The tab size rich.markdown's code blocks use (Syntax's default)."""
+    from rich.syntax import Syntax
+
+    return Syntax("", "text").tab_size
+
+
 class FencePrinter:
-    """One finished code block (`source` is its markdown), drawn a few lines at a time."""
+    """One finished code block, drawn a few lines at a time.
 
-    def __init__(self, console: Console, options: ConsoleOptions, source: str) -> None:
+    A line in printable ASCII (tabs are expanded before highlighting) becomes its rows
+    straight from pygments' tokens, as `_token_rows` says rich draws it; any other line
+    (it holds a character whose width rich must measure) is drawn through rich's Syntax
+    with its neighbours of the same kind.
+    """
+
+    def __init__(self, console: Console, options: ConsoleOptions, code: str, lexer: str) -> None:
         from rich.segment import Segment
-        from rich.syntax import Syntax
-
-        from chatrepl.ui.mdstream import code_block
 
         self.console = console
         self.options = options
-        code, lexer_name = code_block(source)
         theme = code_theme()
-        probe = Syntax(code, lexer_name, theme=theme, word_wrap=True, padding=(0, 1))
-        self._syntax_class = _given_text_syntax()
         self._theme = theme
-        self._tab_size = probe.tab_size
+        self._tab_size = _tab_size()
         self._base: Style = theme.get_background_style()
         self._style_of = theme.get_style_for_token
-        found = _lexer(lexer_name)  # looked up once per name, not once per block
-        lexer: Lexer = found if not isinstance(found, str) else probe.default_lexer
+        found = _lexer(lexer)  # looked up once per name, not once per block
+        if isinstance(found, str):  # no such lexer: rich highlights it as plain text
+            found = _lexer("text")
+        assert not isinstance(found, str)
         # What Syntax._process_code does for a code block (never dedented).
-        processed = (code + "\n").expandtabs(probe.tab_size)
+        processed = (code + "\n").expandtabs(self._tab_size)
         self.lines = code.split("\n")  # each taken line is one line of code
-        self._tokens: Iterator[tuple[_TokenType, str]] = _per_line(lexer.get_tokens(processed))
+        self._tokens: Iterator[tuple[_TokenType, str]] = _per_line(found.get_tokens(processed))
         self._next = 0  # lines drawn so far
+        self._inner = options.max_width - 2  # code columns: one of padding each side
         self.pad_row: Line = [Segment(" " * options.max_width, self._base)]
         self.started = False
+        self.taken = 0  # characters of code drawn by the last `take`
 
     @property
     def done(self) -> bool:
@@ -105,8 +121,6 @@ class FencePrinter:
 
     def take(self, chars: int) -> list[Line]:
         """Rows for the next lines of code, about `chars` characters of them (one at least)."""
-        from rich.text import Text
-
         rows: list[Line] = []
         if not self.started:
             self.started = True
@@ -115,29 +129,45 @@ class FencePrinter:
         while end < len(self.lines) and (end == self._next or size < chars):
             size += len(self.lines[end]) + 1
             end += 1
-        justify: JustifyMethod = "default" if self._base.transparent_background else "left"
-        text = Text(justify=justify, style=self._base, tab_size=self._tab_size, no_wrap=False)
-        text.append_tokens(self._take_tokens(end - self._next))
-        # Syntax reads only whether its code ends in a newline (then it keeps a blank last
-        # row); the given text holds the slice's own lines, so it never should.
-        syntax = self._syntax_class(text, "-", theme=self._theme, word_wrap=True, padding=(0, 1))
-        rows += self.console.render_lines(syntax, self.options, pad=False)
-        self._next = end
+        slow: list[tuple[_TokenType, str]] = []  # lines left to rich, not drawn yet
+        for _ in range(end - self._next):
+            tokens = self._line_tokens()
+            made = _token_rows(tokens, self._inner)
+            if made is None:
+                slow += tokens
+                continue
+            if slow:
+                rows += self._syntax_rows(slow)
+                slow = []
+            rows += made
+        if slow:
+            rows += self._syntax_rows(slow)
+        self._next, self.taken = end, size
         if self.done:
             rows.append(self.pad_row)
         return rows
 
-    def _take_tokens(self, lines: int) -> Iterator[tuple[str, Style]]:
-        from pygments.token import Token
-
-        style_of = self._style_of
-        while lines > 0:
-            token_type, token = next(self._tokens, (Token, ""))
-            if not token:
-                return
-            yield token, style_of(token_type)
+    def _line_tokens(self) -> list[tuple[_TokenType, str]]:
+        """The tokens of the next line of code, its line end included."""
+        tokens = []
+        for token_type, token in self._tokens:
+            tokens.append((token_type, token))
             if token.endswith("\n"):
-                lines -= 1
+                break
+        return tokens
+
+    def _syntax_rows(self, tokens: list[tuple[_TokenType, str]]) -> list[Line]:
+        """Rows of whole lines of code drawn through rich's Syntax, as a code block is."""
+        from rich.text import Text
+
+        justify: JustifyMethod = "default" if self._base.transparent_background else "left"
+        text = Text(justify=justify, style=self._base, tab_size=self._tab_size, no_wrap=False)
+        style_of = self._style_of
+        text.append_tokens((token, style_of(token_type)) for token_type, token in tokens)
+        # Syntax reads only whether its code ends in a newline (then it keeps a blank last
+        # row); the given text holds the slice's own lines, so it never should.
+        syntax = _given_text_syntax()(text, "-", theme=self._theme, word_wrap=True, padding=(0, 1))
+        return self.console.render_lines(syntax, self.options, pad=False)
 
 
 def _per_line(tokens: Iterable[tuple[Any, str]]) -> Iterator[tuple[Any, str]]:
@@ -224,35 +254,88 @@ class CodeRows:
 
 def _short_line_rows(lexer: Lexer, code: str, width: int) -> list[Line] | None:
     """Rows of highlighted code whose every line fits the width, made from pygments'
-    tokens directly: the rows rich's Syntax makes of them (one column of padding each
-    side, the background to the edge) at a tenth of its cost. None when a line is too
-    long (it would wrap) or holds a tab or a character wider than one cell."""
-    from rich.segment import Segment
-
+    tokens directly (see `_token_rows`). None when a line is too long (it would wrap) or
+    holds a tab or anything but printable ASCII."""
     inner = width - 2
     lines = code.split("\n")
     if "\t" in code or not code.isascii() or max(map(len, lines)) > inner:
         return None
+    rows: list[Line] = []
+    line: list[tuple[_TokenType, str]] = []
+    for token in _per_line(lexer.get_tokens(code + "\n")):
+        line.append(token)
+        if token[1].endswith("\n"):
+            made = _token_rows(line, inner)
+            if made is None:
+                return None
+            rows += made
+            line = []
+    return rows[: len(lines)]
+
+
+_token_styles: dict[Any, Style] = {}  # the theme's style of each token type, on its background
+
+
+def _token_rows(tokens: list[tuple[_TokenType, str]], inner: int) -> list[Line] | None:
+    """The rows rich's Syntax draws (`word_wrap=True, padding=(0, 1)`, a theme with a
+    background) for one line of code, `tokens` of pygments' make, at `inner` code
+    columns: made directly, at a tenth of its cost. None when the line holds anything but
+    printable ASCII (rich measures and strips those its own way).
+
+    What rich does with such a line (Text.wrap, then Syntax and its Padding): the
+    highlighted Text's style (the background) plus each token's style; cut where
+    rich's own `divide_line` says (at word starts, a word longer than a row folded),
+    each piece cropped to the width; a column of padding each side and the background
+    padded to the edge, in the background style. Which segments hold which run of text
+    differs, what they show does not.
+    """
+    from rich._wrap import divide_line
+    from rich.segment import Segment
+
     theme = code_theme()
     base: Style = theme.get_background_style()
-    styles: dict[Any, Style] = {}
-    rows: list[Line] = []
-    row: Line = [Segment(" ", base)]
+    if base.transparent_background or inner < 1:
+        return None  # rich pads nothing then, or has no room: leave it to rich
+    pieces: list[tuple[str, Style]] = []
     used = 0
-    for token_type, token in lexer.get_tokens(code + "\n"):
-        style = styles.get(token_type)
+    for token_type, token in tokens:
+        piece = token[:-1] if token.endswith("\n") else token
+        if not piece:
+            continue
+        if not (piece.isascii() and piece.isprintable()):
+            return None
+        style = _token_styles.get(token_type)
         if style is None:
-            style = styles[token_type] = base + theme.get_style_for_token(token_type)
-        while token:
-            piece, newline, token = token.partition("\n")
-            if piece:
-                row.append(Segment(piece, style))
-                used += len(piece)
-            if newline:
-                row.append(Segment(" " * (inner - used + 1), base))
-                rows.append(row)
-                row, used = [Segment(" ", base)], 0
-    return rows[: len(lines)]
+            style = _token_styles[token_type] = base + theme.get_style_for_token(token_type)
+        pieces.append((piece, style))
+        used += len(piece)
+    if used <= inner:  # it fits: no cut, nothing cropped
+        row: Line = [Segment(" ", base)]
+        row += [Segment(piece, style) for piece, style in pieces]
+        row.append(Segment(" " * (inner - used + 1), base))
+        return [row]
+    plain = "".join(piece for piece, _ in pieces)
+    rows: list[Line] = []
+    first, at = 0, 0  # the first piece not wholly before this row's text, where it begins
+    for start, cut in pairwise([0, *divide_line(plain, inner, fold=True), used]):
+        # Past the width, rich drops spaces from the end (Text.rstrip_end), then crops
+        # (truncate): the same as keeping the first `inner` characters, one cell each.
+        end = min(cut, start + inner)
+        while first < len(pieces) and at + len(pieces[first][0]) <= start:
+            at += len(pieces[first][0])
+            first += 1
+        row = [Segment(" ", base)]
+        index, begins = first, at
+        while index < len(pieces) and begins < end:
+            piece, style = pieces[index]
+            low, high = max(start, begins), min(end, begins + len(piece))
+            if low < high:
+                row.append(Segment(piece[low - begins : high - begins], style))
+            begins += len(piece)
+            index += 1
+        row.append(Segment(" " * (inner - (end - start) + 1), base))
+        rows.append(row)
+    return rows
 
 
 @lru_cache(maxsize=256)

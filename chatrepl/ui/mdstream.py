@@ -92,13 +92,15 @@ def find_cut(text: str) -> Cut:
     return Cut(blocks.end, blocks.ends[-1][1], blocks.live_kind)
 
 
-def code_block(source: str) -> tuple[str, str]:
-    """The code and lexer name of the code block `source` is, as rich.markdown takes them."""
-    for token in _block_parser().parse(source):
-        if token.type in CODE_KINDS:
-            lexer = (token.info or "").partition(" ")[0]
-            return token.content.rstrip(), lexer or "text"
-    raise ValueError("not a code block")
+def code_block(source: str) -> tuple[str, str] | None:
+    """The code and lexer name of the code block `source` is, as rich.markdown takes them;
+    None unless `source` is that one block (the reply's last piece, queued whole when the
+    stream ends, can be a closed fence with a paragraph after it)."""
+    tops = [t for t in _block_parser().parse(source) if t.level == 0 and t.nesting >= 0]
+    if len(tops) != 1 or tops[0].type not in CODE_KINDS:
+        return None
+    lexer = (tops[0].info or "").partition(" ")[0]
+    return tops[0].content.rstrip(), lexer or "text"
 
 
 def _advance(text: str, pos: int, lines: int) -> int:

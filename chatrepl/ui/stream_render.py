@@ -5,8 +5,8 @@ terminal: it turns text into rows (lists of rich Segments), and its caller write
   unfinished tail. Each new piece of text is parsed once; only the tail (one block) is
   parsed again, so a refresh costs the same however much of the reply is finished.
 - `print_rows(budget)` renders queued blocks for about `budget` seconds (small blocks
-  together, a long code block a few lines at a time, see code_render), so a burst of
-  text is printed progressively instead of freezing the screen while it renders.
+  together, a code block a few lines at a time, mostly from its tokens, see code_render),
+  so a burst of text is printed progressively instead of freezing the screen.
 - `live_rows()` is the tail, drawn as it would look finished, cut to the screen height;
   nothing while queued blocks wait (the tail comes after them).
 
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 Line = list["Segment"]
 REASONING_STYLE = "dim italic"
-BIG_CODE = 2_000  # characters: a code block longer than this is printed in slices
 STEP_CHARS = 1_500  # characters rendered at most in one step of printing finished text
 _START_COST = 4e-6  # seconds of rendering per character, until measured
 ROUGH_FOR = 0.15  # seconds new text may be shown raw after a full drawing of the tail
@@ -116,7 +115,7 @@ class StreamRenderer:
         self._reasoning_open = False  # reasoning was shown and the answer has not begun
         self._gap = False  # the last queued block asks for a blank line after it
         self._queue: deque[_Block] = deque()
-        self._fence: FencePrinter | None = None  # a long code block being printed
+        self._fence: FencePrinter | None = None  # a code block being printed
         self._open: OpenFence | None = None  # the tail is this code block, still open
         self._live_kind: str | None = None
         self._code_rows: CodeRows = CodeRows()
@@ -341,24 +340,26 @@ class StreamRenderer:
         from rich.text import Text
 
         from chatrepl.ui.code_render import FencePrinter
-        from chatrepl.ui.mdstream import CODE_KINDS
+        from chatrepl.ui.mdstream import CODE_KINDS, code_block
 
         first = self._queue.popleft()
         if first.kind == "reasoning":
             rows += self._render(Text(first.source, REASONING_STYLE))
             return len(first.source)
-        if first.kind in CODE_KINDS and len(first.source) > BIG_CODE:
+        # A code block of any size is drawn by FencePrinter: most of its rows come from
+        # pygments' tokens directly, a tenth of what rich's Syntax costs, and a long one a
+        # budget at a time.
+        code = code_block(first.source) if first.kind in CODE_KINDS else None
+        if code is not None:
             if first.after_gap:
                 rows.append([])
-            self._fence = FencePrinter(self.console, self._options, first.source)
+            self._fence = FencePrinter(self.console, self._options, *code)
             return 0
         # Neighbouring small blocks render together: one Markdown costs less than many.
         parts, size = [first.source], len(first.source)
         while self._queue and size < allowed:
             block = self._queue[0]
-            if block.kind == "reasoning" or (
-                block.kind in CODE_KINDS and len(block.source) > BIG_CODE
-            ):
+            if block.kind == "reasoning" or block.kind in CODE_KINDS:
                 break
             parts.append(self._queue.popleft().source)
             size += len(block.source)
@@ -371,7 +372,7 @@ class StreamRenderer:
         rows += fence.take(allowed)
         if fence.done:
             self._fence = None
-        return allowed
+        return fence.taken
 
     def _markdown_rows(self, source: str, *, after_gap: bool) -> list[Line]:
         rendered = markdown(_PRIMER + source if after_gap else source)
