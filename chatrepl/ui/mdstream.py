@@ -84,6 +84,39 @@ def find_blocks(text: str) -> Blocks:
     return Blocks(ends, starts[-1].type)
 
 
+_BULLET_ITEM = re.compile(r"([-*+])[ \t]+\S")
+_ORDERED_ITEM = re.compile(r"\d{1,9}([.)])[ \t]+\S")
+_RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+
+
+def still_open(kind: str | None, tail: str, parsed: int, complete: int) -> bool:
+    """Whether `tail`, one open block of `kind` when its first `parsed` characters were
+    parsed, surely still is exactly that after its lines up to `complete` (so parsing it
+    again can be skipped: a growing list or table would be parsed again at every line).
+
+    Only the plainest cases: another item of the same list at column 0 (same bullet, or
+    same delimiter after the number; not a thematic break like `- - -`), another row of a
+    table starting with `|`, each after a line that is not blank. Anything else: False.
+    """
+    if complete <= parsed or parsed <= 0 or tail[parsed - 1] != "\n":
+        return False
+    last = tail[tail.rfind("\n", 0, parsed - 1) + 1 : parsed - 1]
+    if not last.strip():
+        return False
+    lines = tail[parsed : complete - 1].split("\n")
+    if kind == "table_open":
+        return all(line.startswith("|") for line in lines)
+    pattern = {"bullet_list_open": _BULLET_ITEM, "ordered_list_open": _ORDERED_ITEM}.get(kind or "")
+    first = pattern.match(tail) if pattern is not None else None
+    if pattern is None or first is None:
+        return False
+    for line in lines:
+        item = pattern.match(line)
+        if item is None or item.group(1) != first.group(1) or _RULE.fullmatch(line):
+            return False
+    return True
+
+
 def find_cut(text: str) -> Cut:
     """Split `text` after its last finished top-level block."""
     blocks = find_blocks(text)

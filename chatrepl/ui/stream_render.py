@@ -129,6 +129,7 @@ class StreamRenderer:
         self._full_at = 0.0  # when it was made
         self._full_cost = 0.0  # and what it cost, in seconds
         self._trimmed: dict[int, tuple[Line, Line]] = {}  # id(row) -> (row, trimmed)
+        self._parsed = 0  # how much of the tail the block parser has seen (whole lines)
 
     # --- input -----------------------------------------------------------------
 
@@ -159,7 +160,7 @@ class StreamRenderer:
         if self._tail:
             kind = "fence" if self._open is not None else (self._live_kind or "paragraph_open")
             self._queue.append(_Block(self._tail, self._gap, kind))
-            self._tail, self._open = "", None
+            self._tail, self._open, self._parsed = "", None, 0
 
     def resize(self, width: int, height: int) -> None:
         """Draw at a new size from now on."""
@@ -289,6 +290,7 @@ class StreamRenderer:
         self._fence = None
         self._tail = self._reasoning = ""
         self._reasoning_open = False
+        self._parsed = 0
 
     # --- helpers ---------------------------------------------------------------
 
@@ -314,7 +316,7 @@ class StreamRenderer:
     def _queue_blocks(self) -> None:
         from rich.markdown import Markdown, UnknownElement
 
-        from chatrepl.ui.mdstream import find_blocks, open_fence
+        from chatrepl.ui.mdstream import find_blocks, open_fence, still_open
 
         # An open fence runs to the end of the text: nothing in it can be finished, and
         # this check is far cheaper than parsing a long code block on every refresh.
@@ -322,8 +324,13 @@ class StreamRenderer:
         if self._open is not None:
             self._live_kind = "fence"
             return
+        complete = self._tail.rfind("\n") + 1
+        if still_open(self._live_kind, self._tail, self._parsed, complete):
+            self._parsed = complete  # another list item or table row: nothing finished
+            return
         blocks = find_blocks(self._tail)
         self._live_kind = blocks.live_kind
+        self._parsed = complete - blocks.end
         if not blocks.ends:
             return
         self._code_rows.reset()

@@ -22,7 +22,14 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats, Usage
-from chatrepl.ui.mdstream import NewlineNormalizer, find_cut, open_fence, preview_source
+from chatrepl.ui.mdstream import (
+    NewlineNormalizer,
+    find_blocks,
+    find_cut,
+    open_fence,
+    preview_source,
+    still_open,
+)
 from chatrepl.ui.plain import PlainView
 from chatrepl.ui.rich_view import RichView, recording_view
 from chatrepl.ui.stats import format_stats
@@ -536,6 +543,53 @@ def test_warm_up_loads_what_the_first_reply_draws_with() -> None:
 
 
 # --- mdstream: the pure cutting rules -------------------------------------------------
+
+# Lines a growing list or table is made of, and every kind of line that could end it.
+LINES = [
+    *("- item", "- another `x`", "* star", "+ plus", "1. one", "2. two", "3) paren"),
+    *("  indented", "    four in", "lazy words", "| a | b |", "|---|---|", "| 1 | 2 |"),
+    *("", "- - -", "* * *", "- --", "---", "===", "# heading", "> quote", "```", "~~~"),
+    *("<div>", "<!--", "-->", "[x]: /url", "-", "1.", "10. ten", "- [ ] task", "\t- tab"),
+]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(st.sampled_from(LINES), min_size=1, max_size=8),
+    st.lists(st.sampled_from(LINES), min_size=1, max_size=4),
+)
+def test_a_block_said_to_be_still_open_is_what_parsing_again_finds(
+    head: list[str], added: list[str]
+) -> None:
+    parsed_text = "\n".join(head) + "\n"
+    before = find_blocks(parsed_text)
+    if before.ends:
+        return  # the renderer cuts finished blocks off first: the tail is one block
+    tail = parsed_text + "\n".join(added) + "\n"
+    if still_open(before.live_kind, tail, len(parsed_text), len(tail)):
+        after = find_blocks(tail)
+        assert (after.ends, after.live_kind) == ([], before.live_kind)
+
+
+@pytest.mark.parametrize(
+    ("tail", "parsed", "expected"),
+    [
+        ("- a\n- b\n- c\n", 4, True),  # another item of the same list
+        ("1. a\n2. b\n", 5, True),
+        ("| a |\n|---|\n| 1 |\n| 2 |\n", 12, True),
+        ("- a\n* b\n", 4, False),  # another bullet: another list
+        ("1. a\n2) b\n", 5, False),
+        ("- a\n- - -\n", 4, False),  # a thematic break ends the list
+        ("- a\n\n- b\n", 5, False),  # after a blank line: parsed again
+        ("| a |\n|---|\n\n| 1 |\n", 13, False),  # a blank line ended the table
+        ("- a\nlazy\n", 4, False),
+    ],
+)
+def test_still_open_takes_only_the_plainest_continuations(
+    tail: str, parsed: int, expected: bool
+) -> None:
+    kind = find_blocks(tail[:parsed]).live_kind
+    assert still_open(kind, tail, parsed, len(tail)) is expected
 
 
 @pytest.mark.parametrize(
