@@ -84,8 +84,7 @@ def find_blocks(text: str) -> Blocks:
     return Blocks(ends, starts[-1].type)
 
 
-_BULLET_ITEM = re.compile(r"([-*+])[ \t]+\S")
-_ORDERED_ITEM = re.compile(r"\d{1,9}([.)])[ \t]+\S")
+_ITEM = re.compile(r"([-*+]|\d{1,9}([.)]))( +)\S")  # a list item's first line, column 0
 _RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
 
 
@@ -94,26 +93,42 @@ def still_open(kind: str | None, tail: str, parsed: int, complete: int) -> bool:
     parsed, surely still is exactly that after its lines up to `complete` (so parsing it
     again can be skipped: a growing list or table would be parsed again at every line).
 
-    Only the plainest cases: another item of the same list at column 0 (same bullet, or
-    same delimiter after the number; not a thematic break like `- - -`), another row of a
-    table starting with `|`, each after a line that is not blank. Anything else: False.
+    Only the plainest cases, each after a line that is not blank: another row of a table
+    starting with `|`; in a list, another item of the same list at column 0 (same bullet,
+    or the same delimiter after its number; not a thematic break like `- - -`), or a line
+    indented at least as far as the last item's text (it belongs to that item, whatever
+    it is), in a list made only of such lines and blank ones. Anything else (tabs, lazy
+    lines, empty items, reference definitions, which leave no token) gives False.
     """
     if complete <= parsed or parsed <= 0 or tail[parsed - 1] != "\n":
         return False
     last = tail[tail.rfind("\n", 0, parsed - 1) + 1 : parsed - 1]
-    if not last.strip():
+    if not last.strip() or "\t" in tail:
         return False
-    lines = tail[parsed : complete - 1].split("\n")
     if kind == "table_open":
-        return all(line.startswith("|") for line in lines)
-    pattern = {"bullet_list_open": _BULLET_ITEM, "ordered_list_open": _ORDERED_ITEM}.get(kind or "")
-    first = pattern.match(tail) if pattern is not None else None
-    if pattern is None or first is None:
+        return all(line.startswith("|") for line in tail[parsed : complete - 1].split("\n"))
+    if kind not in ("bullet_list_open", "ordered_list_open"):
         return False
-    for line in lines:
-        item = pattern.match(line)
-        if item is None or item.group(1) != first.group(1) or _RULE.fullmatch(line):
-            return False
+    first = _ITEM.match(tail)
+    if first is None or (first.group(2) is None) != (kind == "bullet_list_open"):
+        return False
+    marker = first.group(2) or first.group(1)  # the delimiter, or the bullet
+    indent = 0  # where the text of the last item begins
+    new = tail[:parsed].count("\n")
+    for number, line in enumerate(tail[: complete - 1].split("\n")):
+        item = _ITEM.match(line)
+        if item is not None and not _RULE.fullmatch(line):
+            if (item.group(2) or item.group(1)) != marker:
+                return False  # another kind of item: another list
+            spaces = len(item.group(3))
+            indent = len(item.group(1)) + (spaces if spaces <= 4 else 1)
+            continue
+        if not line.strip():
+            if number >= new:
+                return False
+            continue  # a blank line between items or inside one (a loose list)
+        if len(line) - len(line.lstrip(" ")) < indent:
+            return False  # not under the last item's text (lazy, or an item of its own)
     return True
 
 

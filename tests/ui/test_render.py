@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import subprocess
 import sys
 import time
@@ -550,10 +551,12 @@ LINES = [
     *("  indented", "    four in", "lazy words", "| a | b |", "|---|---|", "| 1 | 2 |"),
     *("", "- - -", "* * *", "- --", "---", "===", "# heading", "> quote", "```", "~~~"),
     *("<div>", "<!--", "-->", "[x]: /url", "-", "1.", "10. ten", "- [ ] task", "\t- tab"),
+    *("  - nested", "   - nested 3", "  1. nested", " - one space", "     - five", "-     five"),
+    *("  ```", "   text", "  # heading", "  > quote", "- ```", "  ---", "  - - -"),
 ]
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=int(os.environ.get("STILL_OPEN_EXAMPLES", "1500")), deadline=None)
 @given(
     st.lists(st.sampled_from(LINES), min_size=1, max_size=8),
     st.lists(st.sampled_from(LINES), min_size=1, max_size=4),
@@ -583,6 +586,12 @@ def test_a_block_said_to_be_still_open_is_what_parsing_again_finds(
         ("- a\n\n- b\n", 5, False),  # after a blank line: parsed again
         ("| a |\n|---|\n\n| 1 |\n", 13, False),  # a blank line ended the table
         ("- a\nlazy\n", 4, False),
+        ("- a\n  - b\n  - c\n", 4, True),  # nested under the item: the same list
+        ("1. a\n   - b\n", 5, True),
+        ("1. a\n  - b\n", 5, False),  # not under the item's text: a list of its own
+        ("- a\nlazy\n  - b\n", 4, False),  # a lazy line: parsed again
+        ("- a\n\n  b\n- c\n", 9, True),  # a loose list
+        ("1. one\n1.\n[x]: /url\n   text\n", 20, False),  # an empty item: parsed again
     ],
 )
 def test_still_open_takes_only_the_plainest_continuations(
