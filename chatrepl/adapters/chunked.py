@@ -4,7 +4,11 @@ A server that flushes every token sends it as its own HTTP chunk, and http.clien
 `read1()` returns one chunk per call: a fast 64 KB reply is 16,000 calls through
 urllib3 and http.client (~8 µs each), most of the client's network CPU. Here the bytes
 come straight from http.client's buffered socket reader, as much as has arrived, and
-the chunk framing of the whole buffer is undone in one pass.
+the chunk framing of the whole buffer is undone in one pass: split at its CRLFs, and
+when every other piece is the hex size of the piece after it (unless a chunk's data
+holds a CRLF, or a size line an extension) the data is taken as it is, without a
+Python step per chunk; otherwise, and for the last chunk of a read, the framing is
+undone a chunk at a time.
 
 What http.client does is kept: a chunk's size line may carry extensions (`;…`), the two
 bytes after a chunk's data are skipped unchecked, trailers after the last chunk are read
@@ -63,6 +67,8 @@ class ChunkedDecoder:
             skip = min(self._crlf, size - pos)
             self._crlf -= skip
             pos += skip
+        if not (self._trailer or self._left or self._crlf):
+            pos = _whole_chunks(buffer, pos, out)
         while not (self._trailer or self._left or self._crlf):  # whole chunks
             newline = find(b"\n", pos)
             if newline < 0:
@@ -97,6 +103,35 @@ class ChunkedDecoder:
         if not out:
             return b""
         return out[0] if len(out) == 1 else b"".join(out)
+
+
+def _whole_chunks(buffer: bytes, pos: int, out: list[bytes]) -> int:
+    """Take the data of the whole chunks from the size line at `pos` on, when their
+    framing is plain (bare hex sizes, each chunk as long as its line says, none empty);
+    return where the chunk-at-a-time loop goes on (`pos` when nothing was taken).
+
+    Splitting at every CRLF also splits a chunk whose data holds one, but then the
+    pieces are not a size and data of that size, and nothing is taken. When every size
+    is the hex of the data after it, the framing really is so: a size line ends at its
+    CRLF, the data is that many bytes, the two after it are skipped, and the next size
+    line starts there.
+    """
+    parts = (buffer[pos:] if pos else buffer).split(b"\r\n")  # [size, data, size, …]
+    count = (len(parts) - 1) // 2  # pairs whose data a CRLF follows
+    datas = parts[1 : 2 * count : 2]
+    if not all(datas):  # an empty one: the last chunk, or no plain framing
+        count = datas.index(b"")
+        del datas[count:]
+    if not count:
+        return pos
+    sizes = parts[0 : 2 * count : 2]
+    lengths = tuple(map(len, datas))
+    # One comparison for all the size lines (none can hold the separator: there are
+    # as many separators on each side), case as http.client takes it.
+    if b"%x " * count % lengths != b" ".join(sizes).lower() + b" ":
+        return pos
+    out += datas
+    return pos + sum(map(len, sizes)) + sum(lengths) + 4 * count
 
 
 def _chunk_size(line: bytes) -> int:

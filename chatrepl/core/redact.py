@@ -46,6 +46,8 @@ class Redactor:
         self._runs: re.Pattern[str] | None = None
         self._wholes: list[str] = []
         self._probe: re.Pattern[str] | None = None
+        self._marks = bytes(256)  # 1 for each ASCII character some secret holds
+        self._run = b""  # as many marks in a row as the shortest thing to mask
         for secret in secrets:
             self.add(secret)
 
@@ -70,6 +72,13 @@ class Redactor:
         ]
         pieces = sorted(dict.fromkeys([*probes, *self._wholes]), key=len, reverse=True)
         self._probe = re.compile("|".join(map(re.escape, pieces))) if pieces else None
+        # Faster still for ASCII text (a streamed body, read after read): a run of a
+        # secret, or a whole one, is that many characters in a row that secrets hold.
+        # One byte translation shows where those are, and most text has no such run
+        # (a 2 KB read of events: ~3 µs, the pieces' expression ~13 µs).
+        held = {ord(c) for s in self._secrets for c in s if c.isascii()}
+        self._marks = bytes(1 if i in held else 0 for i in range(256))
+        self._run = b"\x01" * min([MIN_RUN, *map(len, self._wholes)])
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -88,7 +97,11 @@ class Redactor:
     def secrets_in(self, text: str) -> str:
         """`text` with only the registered secrets masked (for a model's own words, which
         may rightly talk about `Authorization: Bearer` headers)."""
-        if len(text) < MIN_SECRET or self._probe is None or not self._probe.search(text):
+        if len(text) < MIN_SECRET or self._probe is None:
+            return text
+        if text.isascii() and self._run not in text.encode("ascii").translate(self._marks):
+            return text  # no run of secret characters as long as anything to mask
+        if not self._probe.search(text):
             return text
         text = self._mask_runs(text)
         for secret in self._wholes:

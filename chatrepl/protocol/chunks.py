@@ -140,14 +140,16 @@ _META = (
     r'(?:"(?!error")[^"\\\x00-\x1f]*"|-?(?:0|[1-9]\d*)|null)'
 )
 _MODEL = r'"model": ?"([^"\\\x00-\x1f]*)"'
+_TEXT_BODY = r'[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*'  # a JSON string's, unparsed
 _TEXT_CHUNK = re.compile(
     rf"\{{(?:{_META}, ?)*(?:{_MODEL}, ?(?:{_META}, ?)*)?"
     r'"choices": ?\[\{(?:"index": ?0, ?)?"delta": ?\{"content": ?'
-    r'"([^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*)"\}'
+    rf'"({_TEXT_BODY})"\}}'
     r'(?:, ?"logprobs": ?null)?(?:, ?"finish_reason": ?null)?\}\]'
     rf"(?:, ?{_META})*(?:, ?{_MODEL}(?:, ?{_META})*)?\}}"
 )
 _TEXT_EVENT = re.compile(rf"data: {_TEXT_CHUNK.pattern}\n\n")
+_TEXT_LINES = re.compile(rf"{_TEXT_BODY}(?:\n{_TEXT_BODY})*")  # string bodies, one a line
 
 
 def _unescaped(text: str) -> str | None:
@@ -160,6 +162,20 @@ def _unescaped(text: str) -> str | None:
     return value
 
 
+def _all_unescaped(pieces: list[str]) -> list[str] | None:
+    """JSON string bodies (each matched by `_TEXT_BODY`) decoded, in one `json.loads` for
+    all of them (as decoding each alone: each is a whole string in the array); None when
+    any has an escape JSON does not know."""
+    joined = '","'.join(pieces)
+    if "\\" not in joined:
+        return pieces
+    try:
+        values: list[str] = json.loads(f'["{joined}"]')
+    except json.JSONDecodeError:
+        return None  # let the general path say what is wrong
+    return values
+
+
 def texts_of_events(text: str) -> list[tuple[str, str]] | None:
     """(model, text) of each whole event, when all are plain text-delta chunks, each a
     lone `data: ` line (read in one pass of a regular expression; the model is "" when
@@ -169,13 +185,45 @@ def texts_of_events(text: str) -> list[tuple[str, str]] | None:
     parts = _TEXT_EVENT.split(text)
     if any(parts[::4]):
         return None
-    out = []
-    for before, piece, after in zip(parts[1::4], parts[2::4], parts[3::4], strict=True):
-        unescaped = _unescaped(piece)
-        if unescaped is None:
+    texts = _all_unescaped(parts[2::4])
+    if texts is None:
+        return None
+    befores, afters = parts[1::4], parts[3::4]
+    models = [a if a is not None else b or "" for b, a in zip(befores, afters, strict=True)]
+    return list(zip(models, texts, strict=True))
+
+
+def uniform_texts(text: str) -> tuple[str, str] | None:
+    """(model, text of them all) when the whole events in `text` are all the same plain
+    text-delta chunk but for their text (what a server sends mid-reply: the same id,
+    model and spacing every time), read without a step or an object per event; None
+    otherwise (then `texts_of_events` may still read them one by one).
+
+    The first event is matched; where each event's end meets the next one's start (at
+    a blank line, which a chunk's text cannot hold raw) a line end is put instead, and
+    one match checks that each line is a string body: then every event is the first
+    one with another text, exactly as `texts_of_events` reads them.
+    """
+    first = _TEXT_EVENT.match(text)
+    if first is None:
+        return None
+    start, end = first.span(2)
+    head, tail = text[:start], text[end : first.end()]
+    if not text.endswith(tail):
+        return None
+    middle, between = text[start : len(text) - len(tail)], tail + head
+    lines = middle.replace(between, "\n")
+    if lines.count("\n") != middle.count(between) or _TEXT_LINES.fullmatch(lines) is None:
+        return None  # another kind of event, or a line end of a piece's own
+    if "\\" not in lines:
+        joined = lines.replace("\n", "")
+    else:  # each piece decoded alone, as `texts_of_events` does
+        texts = _all_unescaped(lines.split("\n"))
+        if texts is None:
             return None
-        out.append((after if after is not None else before or "", unescaped))
-    return out
+        joined = "".join(texts)
+    before, _, after = first.groups()
+    return (after if after is not None else before or ""), joined
 
 
 def text_of_chunk(data: str) -> tuple[str, str] | None:
@@ -263,7 +311,12 @@ def parse_stream(chunks: Iterable[bytes]) -> Iterator[StreamEvent]:
             events = decoder.feed(chunk)
         else:
             # The common case, a read of nothing but text deltas, without an object
-            # per event; anything else goes the general way.
+            # per event (and when they differ only in their text, without a step per
+            # event); anything else goes the general way.
+            uniform = uniform_texts(taken)
+            if uniform is not None:
+                yield from _fast_events([uniform], served)
+                continue
             fast = texts_of_events(taken)
             if fast is not None:
                 yield from _fast_events(fast, served)
@@ -278,8 +331,12 @@ def _fast_events(chunks: list[tuple[str, str]], served: _Served) -> Iterator[Str
     """The events of (model, text) chunks: the texts joined, a `ServedModel` where the
     model changes (the first one included), as `_batched(decode_events(…))` gives them."""
     texts: list[str] = []
+    last = ""  # the model named by the chunk before: no new `ServedModel` to make
     for model, text in chunks:
-        event = _served_model(model, served) if model else None
+        event = None
+        if model and model != last:
+            last = model
+            event = _served_model(model, served)
         if event is not None:
             if texts:
                 yield TextDelta("".join(texts))

@@ -15,7 +15,13 @@ from fuzzing import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatrepl.adapters.chunked import ChunkedDecoder, DirectBody, direct_body, direct_reads
+from chatrepl.adapters.chunked import (
+    ChunkedDecoder,
+    DirectBody,
+    _whole_chunks,
+    direct_body,
+    direct_reads,
+)
 from chatrepl.adapters.http import HttpBackend
 from chatrepl.core.messages import TextDelta
 from chatrepl.core.settings import Settings
@@ -59,6 +65,57 @@ def test_any_cutting_gives_what_http_client_gives(
     assert decoder.done
     assert out == carried == http_client_body(raw)
     assert decoder.feed(b"more") == b""  # nothing after the last chunk is body
+
+
+# Data that looks like framing: CRLFs, hex between them, a whole size line or last chunk.
+LOOK_ALIKES = st.sampled_from([b"\r\n", b"\r\n5\r\n", b"\r\n0\r\n\r\n", b"a\r\n", b"\r", b"\n"])
+
+
+@st.composite
+def framed_bodies(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """A chunked body, mostly framed plainly (what a whole read is taken in at once),
+    whose data may look like framing; and a mask of which of its bytes are data."""
+    raw, mask = b"", b""
+    for _ in range(draw(st.integers(0, 12))):
+        parts = st.one_of(st.binary(min_size=1, max_size=20), LOOK_ALIKES)
+        piece = b"".join(draw(st.lists(parts, min_size=1, max_size=4)))
+        size = b"%x" % len(piece)
+        line = draw(st.sampled_from([size, size, size, size.upper(), b"0" + size, size + b";x"]))
+        raw += line + b"\r\n" + piece + b"\r\n"
+        mask += b"-" * (len(line) + 2) + b"d" * len(piece) + b"--"
+    end = b"0\r\n" + draw(st.sampled_from([b"", b"X-Trailer: 1\r\n"])) + b"\r\n"
+    return raw + end, mask + b"-" * len(end)
+
+
+@fuzz_settings
+@given(framed_bodies(), st.data())
+def test_each_read_gives_exactly_the_data_bytes_it_holds(
+    body: tuple[bytes, bytes], data: st.DataObject
+) -> None:
+    raw, mask = body
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=10)))
+    decoder = ChunkedDecoder()
+    for a, b in itertools.pairwise([0, *cuts, len(raw)]):
+        pairs = zip(raw[a:b], mask[a:b], strict=True)
+        held = bytes(byte for byte, kind in pairs if kind == ord("d"))
+        assert decoder.feed(raw[a:b]) == held  # as soon as it arrives, no more, no less
+    assert decoder.done
+
+
+def test_plain_chunks_are_taken_in_one_step_and_look_alikes_are_not() -> None:
+    out: list[bytes] = []
+    body = b"3\r\nabc\r\nA\r\n0123456789\r\n2\r\nde"
+    assert _whole_chunks(body, 0, out) == body.index(b"2\r\nde")  # the last: chunk by chunk
+    assert out == [b"abc", b"0123456789"]
+    for framing in [
+        b"4\r\na\r\nb\r\n1\r\nc\r\n",  # a CRLF in the data: the pieces do not fit
+        b"3;x\r\nabc\r\n1\r\nc\r\n",  # an extension
+        b"x3\r\nabc\r\n1\r\nc\r\n",  # not hex
+        b"0\r\n\r\n",  # the last chunk
+    ]:
+        out.clear()
+        assert _whole_chunks(framing, 0, out) == 0
+        assert out == []
 
 
 def test_a_size_that_is_not_hex_is_malformed_chunked_encoding() -> None:

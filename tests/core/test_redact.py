@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fuzzing import fuzz_settings
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -99,6 +100,35 @@ def test_no_run_of_the_key_survives_in_any_text(
     piece = KEY[start : start + size]
     shown = Redactor([KEY])(before + piece + after)
     assert runs_of(shown, KEY) == []
+
+
+# Secrets and text from one small alphabet: runs of secret characters that are not a
+# piece of a secret (the quick look lets them through to the full search), pieces of
+# a secret with a character changed, a short whole secret, non-ASCII text.
+ALPHABET = "abcdefgh-_0123XYZé "
+SECRETS = st.lists(st.text(ALPHABET, min_size=4, max_size=14), min_size=1, max_size=3)
+
+
+@pytest.mark.fuzz
+@fuzz_settings
+@given(SECRETS, st.data())
+def test_the_quick_look_masks_what_the_full_search_masks(
+    secrets: list[str], data: st.DataObject
+) -> None:
+    redact = Redactor(secrets)
+    pieces = st.one_of(
+        st.text(ALPHABET, max_size=12),
+        st.sampled_from(secrets).flatmap(
+            lambda s: st.tuples(st.integers(0, len(s)), st.integers(0, len(s))).map(
+                lambda ij: s[min(ij) : max(ij)]
+            )
+        ),
+    )
+    text = "".join(data.draw(st.lists(pieces, max_size=8)))
+    expected = redact._mask_runs(text)  # the general rule: every run, every whole secret
+    for whole in redact._wholes:
+        expected = expected.replace(whole, MASK)
+    assert redact.secrets_in(text) == expected
 
 
 PROSE = st.text(alphabet=" .,;!?()\néüß", max_size=40)  # nothing that occurs in the key

@@ -1,6 +1,7 @@
 """The fast paths for the commonest events give exactly what the general rules give.
 
-`parse_stream` reads a read made only of plain text-delta events with one regular
+`parse_stream` reads a read made only of plain text-delta events that differ only in
+their text without a step per event (`uniform_texts`), else with one regular
 expression (`texts_of_events`), the decoder splits LF-only text at blank lines
 (`EventStreamDecoder._blocks`, `take_blocks`), and `decode_events` reads a lone text
 chunk without JSON (`text_of_chunk`). Each is checked here against a reference that knows
@@ -23,7 +24,13 @@ from hypothesis import strategies as st
 
 from chatrepl.core.errors import ChatReplError
 from chatrepl.core.messages import ReasoningDelta, ServedModel, StreamEvent, TextDelta
-from chatrepl.protocol.chunks import chunk_events, parse_stream, text_of_chunk, texts_of_events
+from chatrepl.protocol.chunks import (
+    chunk_events,
+    parse_stream,
+    text_of_chunk,
+    texts_of_events,
+    uniform_texts,
+)
 from chatrepl.protocol.errors import error_message
 from chatrepl.protocol.eventstream import EventStreamDecoder, SseEvent
 
@@ -145,6 +152,47 @@ def event_streams(draw: st.DrawFn) -> bytes:
     return body
 
 
+# Texts whose escapes meet at event boundaries: a surrogate pair cut in two, a lone
+# backslash or quote, an escaped line end.
+EDGE_TEXT = st.sampled_from(["\ud83d", "\ude00", "\\", '"', "\n", "\\n", "/", ""])
+
+
+@st.composite
+def uniform_events(draw: st.DrawFn) -> tuple[str, bool]:
+    """Events that are one chunk but for their text (what a server sends mid-reply),
+    each encoded as that server would; maybe with an intruder among them (another
+    shape, other metadata, spacing or model, a raw line end in a text, [DONE]); and
+    whether there is one."""
+    meta = draw(META)
+    separators = draw(st.sampled_from([(",", ":"), (", ", ": ")]))
+    texts = draw(st.lists(st.one_of(TEXT, EDGE_TEXT), min_size=1, max_size=20))
+    ascii_only = draw(st.booleans()) or any("\ud800" <= c <= "\udfff" for t in texts for c in t)
+
+    def event(text: str) -> str:
+        chunk = {**meta, "choices": [{"index": 0, "delta": {"content": text}}]}
+        return f"data: {json.dumps(chunk, separators=separators, ensure_ascii=ascii_only)}\n\n"
+
+    events = [event(t) for t in texts]
+    intruder = draw(st.integers(0, 3)) == 0
+    if intruder:
+        other = draw(
+            st.one_of(
+                data_strings().map(lambda d: f"data: {d}\n\n"),
+                st.just("data: [DONE]\n\n"),
+                st.just(event("x").replace(":", ": ").replace(": ", ":", 1)),  # spacing
+                st.just(event("a\nb").replace("\\n", "\n")),  # a raw line end
+                st.just(event("y").replace('"content"', '"model":"other","content"')),
+                # what the first event's start and end may hold between them, not a text
+                st.just(event("y").replace('"y"', '"y","z"')),
+                st.just(event("y").replace('"y"', '"y\\"')),
+                st.just(event("y").replace('"y"', '"a\tb"')),
+                st.just(event("y").replace("]}\n\n", "}}\n\n")),  # its end, as long
+            )
+        )
+        events.insert(draw(st.integers(0, len(events))), other)
+    return "".join(events), intruder
+
+
 def reference(body: bytes) -> tuple[list[StreamEvent], str | None]:
     """The events the general rules give, merged, and the error that ends them."""
     decoder = EventStreamDecoder()
@@ -248,6 +296,59 @@ def test_texts_of_events_reads_all_or_nothing(datas: list[str]) -> None:
         assert texts is None  # one event it cannot read: the general path reads them all
     else:
         assert texts == singles
+
+
+@fuzz_settings
+@given(uniform_events())
+def test_uniform_texts_reads_what_texts_of_events_reads_or_nothing(
+    events: tuple[str, bool],
+) -> None:
+    text, intruder = events
+    uniform, each = uniform_texts(text), texts_of_events(text)
+    if not intruder and each is not None:
+        assert uniform is not None  # the shape a server sends mid-reply: read at once
+    if uniform is not None:
+        assert each is not None
+        model, joined = uniform
+        assert {m for m, _ in each} == {model}
+        assert joined == "".join(t for _, t in each)
+
+
+@fuzz_settings
+@given(uniform_events(), st.data())
+def test_parse_stream_gives_the_general_reading_of_uniform_reads(
+    events: tuple[str, bool], data: st.DataObject
+) -> None:
+    body = events[0].encode("utf-8", "surrogatepass")
+    expected_events, expected_error = reference(body)
+    got_events, got_error = actual(cut(data.draw, body))
+    assert got_events == expected_events
+    assert (got_error is None) == (expected_error is None)
+
+
+def test_uniform_events_are_read_at_once_and_near_misses_are_not() -> None:
+    def events(*texts: str, meta: str = "") -> str:
+        return "".join(
+            f'data: {{{meta}"choices":[{{"index":0,"delta":{{"content":"{t}"}}}}]}}\n\n'
+            for t in texts
+        )
+
+    assert uniform_texts(events("a", "\\n", "b")) == ("", "a\nb")
+    assert uniform_texts(events("x", meta='"model":"m",')) == ("m", "x")
+    # a surrogate pair cut between two events stays two halves, as each alone decodes
+    assert uniform_texts(events("\\ud83d", "\\ude00")) == ("", "\ud83d\ude00")
+    for miss in [
+        events("a") + events("b", meta='"model":"m",'),  # another model
+        events("a") + 'data: {"choices":[{"index":0, "delta":{"content":"b"}}]}\n\n',
+        events("a", "b\\"),  # an escape cut off
+        events("a", "\\q"),  # an escape JSON does not know
+        events("a") + "data: [DONE]\n\n",
+        events("a\nb"),  # a raw line end
+        events("a", 'b","c'),  # not a text: another field
+        events("a", "b\t"),  # a raw control character
+        events("a", "b")[:-4] + "}}\n\n",  # the last one's end is not the first one's
+    ]:
+        assert uniform_texts(miss) is None, miss
 
 
 def test_the_fast_shapes_are_read_and_the_near_misses_are_not() -> None:
