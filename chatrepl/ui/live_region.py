@@ -21,6 +21,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from chatrepl.ui.stream_render import RowMemo
+
 if TYPE_CHECKING:
     from rich.color import ColorSystem
     from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderResult
@@ -52,7 +54,8 @@ class LiveRegion:
         self._no_color = console.no_color
         self._lines: list[str] = []  # the escape codes of each row on screen
         self._drawn = False  # the cursor is at the end of the region's last row
-        self._codes: dict[int, tuple[Line, str]] = {}  # id(row) -> (row, its escape codes)
+        # The escape codes of each row, made once while the same row stays on screen.
+        self._lines_of: RowMemo[str] = RowMemo(self._row_codes)
         self._started = False
 
     def start(self) -> None:
@@ -72,7 +75,8 @@ class LiveRegion:
             self._started = False
             self.console.pop_render_hook()
             self._write(self._back())
-            self._lines, self._codes = [], {}
+            self._lines = []
+            self._lines_of = RowMemo(self._row_codes)
             self.console.show_cursor(True)
 
     def update(self, printed: list[Line], rows: list[Line]) -> None:
@@ -133,19 +137,6 @@ class LiveRegion:
         up = len(old) - 1 - first
         move = f"\r\x1b[{up}A" if up else "\r"
         return move + "\x1b[J" + "\n".join(lines[first:])
-
-    def _lines_of(self, rows: list[Line]) -> list[str]:
-        """The escape codes of each row, made once while the same row stays on screen."""
-        known, codes = self._codes, {}
-        lines = []
-        for row in rows:
-            hit = known.get(id(row))
-            if hit is None or hit[0] is not row:
-                hit = (row, self._row_codes(row))
-            codes[id(row)] = hit
-            lines.append(hit[1])
-        self._codes = codes
-        return lines
 
     def _row_codes(self, row: Line) -> str:
         """A row as the console would write it (rich's Console._render_buffer does this)."""

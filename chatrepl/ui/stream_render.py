@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from chatrepl.ui.mdstream import OpenFence
 
 Line = list["Segment"]
+T = TypeVar("T")
 REASONING_STYLE = "dim italic"
 STEP_CHARS = 1_500  # characters rendered at most in one step of printing finished text
 _START_COST = 4e-6  # seconds of rendering per character, until measured
@@ -88,6 +90,27 @@ def _markdown_class() -> Any:
     return SharedParser
 
 
+class RowMemo(Generic[T]):
+    """What `make` gives for each row, made once while the same row (the same object)
+    comes back call after call; rows no longer passed are forgotten."""
+
+    def __init__(self, make: Callable[[Line], T]) -> None:
+        self._make = make
+        self._known: dict[int, tuple[Line, T]] = {}  # id(row) -> (row, what it made)
+
+    def __call__(self, rows: list[Line]) -> list[T]:
+        known, kept = self._known, {}
+        out = []
+        for row in rows:
+            hit = known.get(id(row))
+            if hit is None or hit[0] is not row:  # the row kept in `hit` holds its id
+                hit = (row, self._make(row))
+            kept[id(row)] = hit
+            out.append(hit[1])
+        self._known = kept
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Block:
     """A finished piece waiting to be printed."""
@@ -128,7 +151,10 @@ class StreamRenderer:
         self._full: tuple[Any, str, list[Line]] | None = None  # the last full drawing
         self._full_at = 0.0  # when it was made
         self._full_cost = 0.0  # and what it cost, in seconds
-        self._trimmed: dict[int, tuple[Line, Line]] = {}  # id(row) -> (row, trimmed)
+        # Each row of an open code block trimmed once while it stays on screen: most are
+        # the same from one refresh to the next (and the same trimmed row lets the live
+        # region reuse what it wrote for it).
+        self._trim_kept: RowMemo[Line] = RowMemo(self._trim)
         self._parsed = 0  # how much of the tail the block parser has seen (whole lines)
 
     # --- input -----------------------------------------------------------------
@@ -391,21 +417,6 @@ class StreamRenderer:
 
     def _trim(self, row: Line) -> Line:
         return trim_row(row, width=self.width if self.to_edge else None)
-
-    def _trim_kept(self, rows: list[Line]) -> list[Line]:
-        """`rows` trimmed, each row trimmed once while it stays on screen: most rows of an
-        open code block are the same from one refresh to the next (and the same trimmed
-        row lets the live region reuse what it wrote for it)."""
-        kept, trimmed = self._trimmed, {}
-        out = []
-        for row in rows:
-            known = kept.get(id(row))
-            if known is None or known[0] is not row:
-                known = (row, self._trim(row))
-            trimmed[id(row)] = known
-            out.append(known[1])
-        self._trimmed = trimmed
-        return out
 
 
 def _rough_rows(rows: list[Line], extra: str, width: int) -> list[Line]:
