@@ -76,7 +76,6 @@ class LiveRegion:
             self.console.pop_render_hook()
             self._write(self._back())
             self._lines = []
-            self._lines_of = RowMemo(self._row_codes)
             self.console.show_cursor(True)
 
     def update(self, printed: list[Line], rows: list[Line]) -> None:
