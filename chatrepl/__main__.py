@@ -1,5 +1,5 @@
 """`python -m chatrepl` runs the same entry point as the console script."""
 
-from chatrepl.app.cli import main
+from chatrepl.app.entry import main
 
 raise SystemExit(main())

@@ -41,7 +41,7 @@ def pyproject() -> dict[str, object]:
 def test_the_distribution_is_chatrepl_cli_and_the_command_chatrepl() -> None:
     project = pyproject()
     assert project["name"] == DISTRIBUTION == "chatrepl-cli"
-    assert project["scripts"] == {"chatrepl": "chatrepl.app.cli:main"}
+    assert project["scripts"] == {"chatrepl": "chatrepl.app.entry:main"}
 
 
 def test_the_floor_is_the_same_in_pyproject_the_guard_and_the_readme() -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -286,3 +287,45 @@ def test_a_5_mb_bracketed_paste_arrives_whole(fake_server: FakeServer) -> None:
         assert fake_server.chat_requests[0].body["messages"][-1]["content"] == text.rstrip("\n")
     finally:
         term.close()
+
+
+SLOW_CLI_IMPORT = """
+import sys, time
+
+class SlowCli:
+    # Holds the import of chatrepl.app.cli open, as a slow disk or a busy box does.
+    def find_spec(self, name, path=None, target=None):
+        if name == "chatrepl.app.cli":
+            sys.stderr.write("loading the cli\\n")
+            sys.stderr.flush()
+            time.sleep(20)
+        return None
+
+sys.meta_path.insert(0, SlowCli())
+"""
+
+
+@pytest.mark.parametrize("how", [["-m", "chatrepl"], ["console-script"]])
+def test_ctrl_c_while_the_cli_still_loads_ends_with_130_and_no_traceback(
+    tmp_path: Path, how: list[str]
+) -> None:
+    # Before `guarded` runs there is no boundary of ours: a SIGINT there used to end
+    # Python through its own KeyboardInterrupt (killed by SIGINT, a traceback).
+    (tmp_path / "sitecustomize.py").write_text(SLOW_CLI_IMPORT)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    script = Path(sys.executable).with_name("chatrepl")
+    command = [str(script)] if how == ["console-script"] else [sys.executable, *how]
+    if how == ["console-script"] and not script.exists():
+        pytest.skip("no console script next to this Python")
+    child = subprocess.Popen(
+        [*command, "--version"], env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stderr is not None
+        assert child.stderr.readline() == b"loading the cli\n"
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err.decode()
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
