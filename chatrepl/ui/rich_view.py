@@ -57,6 +57,7 @@ WARM_LEXERS = (
     *("python", "javascript", "typescript", "json", "bash", "rust", "go", "java"),
     *("c", "cpp", "html", "yaml", "diff", "text"),
 )
+SPACED = 0.02  # seconds without text after which new text is a fresh read
 BURST = 2_048  # characters waiting: a refresh comes at once, not at the next tick
 
 
@@ -161,6 +162,8 @@ class _ReplyStream:
         self._stop = threading.Event()
         self._hurry = threading.Event()  # a burst is waiting, or the reply is over
         self._pending = 0  # characters handed over since the last refresh took them
+        self._arrived = 0.0  # when text last came
+        self._spaced = False  # text came after a quiet spell since the last refresh
         self._abort = False
         self._failed = False
         self._fd = _terminal_fd(console)
@@ -195,6 +198,10 @@ class _ReplyStream:
             self._pending += len(event.text)
             if self._pending >= BURST and not self._hurry.is_set():
                 self._hurry.set()
+            now = time.perf_counter()
+            if now - self._arrived > SPACED:
+                self._spaced = True  # a fresh read: see _run
+            self._arrived = now
         # Setting an event takes its lock and notifies: once per token adds up. Text that
         # comes after the ticker cleared it (then takes the text) finds it clear.
         if not self._wake.is_set():
@@ -248,11 +255,17 @@ class _ReplyStream:
                     self._wake.wait(ROUGH_FOR if self.renderer.rough else None)
                     # At most refresh_per_second refreshes of the tail; the first text,
                     # and a burst of text (finished blocks to print: work done once,
-                    # not a redraw), at once.
-                    pause = last + self._interval - time.perf_counter()
+                    # not a redraw), at once. Text after a quiet spell is a read of a
+                    # stream that keeps up (those come spaced, see adapters/reads): it is
+                    # drawn with its read, half an interval after the last refresh at the
+                    # earliest, so refreshes fall in step with the reads instead of
+                    # showing each up to an interval late.
+                    interval = self._interval / 2 if self._spaced else self._interval
+                    pause = last + interval - time.perf_counter()
                     if pause > 0:
                         self._hurry.wait(pause)
                     self._wake.clear()
+                self._spaced = False
                 last = time.perf_counter()
                 self._tick()
             # Closing: print what waits, still a budget at a time, so the screen moves.

@@ -330,6 +330,23 @@ def test_a_pause_shows_the_latest_text_without_further_chunks() -> None:
     assert "The answer is forty-two, and the reason" in seen
 
 
+def test_text_after_a_quiet_spell_is_drawn_with_its_read_not_at_the_next_refresh() -> None:
+    console = terminal_console()
+    view = RichView(console, refresh_per_second=0.25)  # a refresh every 4 s at most
+    view.begin_reply()
+    view.show(TextDelta("The first words"))  # the first text: drawn at once
+    deadline = time.monotonic() + 2
+    while "The first words" not in "".join(texts(screen(console.file.getvalue()))):
+        assert time.monotonic() < deadline, "the first text was never drawn"
+        time.sleep(0.01)
+    time.sleep(2.2)  # past half the interval: a reader that keeps up sleeps between reads
+    view.show(TextDelta(" and the next ones"))
+    time.sleep(0.8)  # the next refresh on the ticker's own beat is 1.8 s away
+    seen = texts(screen(console.file.getvalue()))
+    view.end_reply(None)
+    assert "The first words and the next ones" in seen
+
+
 def test_an_empty_reply_leaves_the_terminal_clean() -> None:
     console = terminal_console()
     view = RichView(console)
