@@ -4,8 +4,9 @@ Streaming design: `StreamRenderer` (stream_render) turns the reply into rows: fi
 top-level blocks, printed once into scrollback, and the unfinished tail, drawn in a
 small live region (live_region) that is never taller than the screen. `_ReplyStream` drives it
 from a ticker thread: `show()` only appends text under a lock and wakes the ticker, so
-the first text is drawn as soon as it arrives; after that the ticker draws at most
-`refresh_per_second` times a second, and while finished text waits (a fast stream
+the first text is drawn as soon as it arrives; after that the ticker draws about
+`refresh_per_second` times a second, in step with the reads of a stream that keeps up
+(never sooner than half an interval apart), and while finished text waits (a fast stream
 outruns rendering) it prints it progressively, `PRINT_BUDGET` seconds of rendering per
 refresh, so the screen never stands still for long. It also keeps the tail fresh while
 the reader blocks in a socket read, and follows the terminal's real size when it
