@@ -6,9 +6,12 @@ small live region (live_region) that is never taller than the screen. `_ReplyStr
 from a ticker thread: `show()` only appends text under a lock and wakes the ticker, so
 the first text is drawn as soon as it arrives; after that the ticker draws about
 `refresh_per_second` times a second, in step with the reads of a stream that keeps up
-(never sooner than half an interval apart), and while finished text waits (a fast stream
-outruns rendering) it prints it progressively, `PRINT_BUDGET` seconds of rendering per
-refresh, so the screen never stands still for long. It also keeps the tail fresh while
+(never sooner than half an interval apart). Only every `FULL_EVERY` seconds (or at once
+for a burst) is a refresh a full one: new text parsed, finished blocks printed, the tail
+drawn as markdown; the refreshes between only write the new text plain after what is
+shown. While finished text waits (a fast stream outruns rendering) it is printed
+progressively, `PRINT_BUDGET` seconds of rendering per refresh, so the screen never
+stands still for long. It also keeps the tail fresh while
 the reader blocks in a socket read, and follows the terminal's real size when it
 changes (even when COLUMNS is exported: lines wider than the screen would wrap and
 leave copies of the live region behind).
@@ -30,7 +33,13 @@ from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats
 from chatrepl.ui.code_render import CODE_THEME
 from chatrepl.ui.live_region import LiveRegion
 from chatrepl.ui.stats import STATS_STYLE, fold_line, format_stats, one_line
-from chatrepl.ui.stream_render import REASONING_STYLE, ROUGH_FOR, Line, StreamRenderer
+from chatrepl.ui.stream_render import (
+    REASONING_STYLE,
+    ROUGH_FOR,
+    Line,
+    StreamRenderer,
+    rough_rows,
+)
 from chatrepl.ui.table_layout import (
     FOLD_INDENT,
     TABLE_GAP,
@@ -60,6 +69,7 @@ WARM_LEXERS = (
 )
 SPACED = 0.02  # seconds without text after which new text is a fresh read
 BURST = 2_048  # characters waiting: a refresh comes at once, not at the next tick
+FULL_EVERY = 0.3  # seconds between full refreshes while a stream keeps up (see _show_raw)
 
 
 def warm_up() -> None:
@@ -157,6 +167,9 @@ class _ReplyStream:
         self._lock = threading.Lock()  # guards the pending text only
         self._draw_lock = threading.Lock()  # one refresh at a time
         self._text: list[str] = []  # answer text not yet handed to the renderer
+        self._held: list[str] = []  # answer text shown plain, not yet handed to it either
+        self._full_at = 0.0  # when the last full refresh began
+        self._full_rows: list[Line] = []  # the live rows it drew
         self._thinking: list[str] = []
         self._answer_started = False
         self._wake = threading.Event()
@@ -253,7 +266,10 @@ class _ReplyStream:
                     if self._stop.is_set():
                         break
                     # Text shown raw is drawn as markdown a moment later, new text or not.
-                    self._wake.wait(ROUGH_FOR if self.renderer.rough else None)
+                    timeout = ROUGH_FOR if self.renderer.rough else None
+                    if self._held:
+                        timeout = max(0.0, self._full_at + FULL_EVERY - time.perf_counter())
+                    self._wake.wait(timeout)
                     # At most refresh_per_second refreshes of the tail; the first text,
                     # and a burst of text (finished blocks to print: work done once,
                     # not a redraw), at once. Text after a quiet spell is a read of a
@@ -278,8 +294,9 @@ class _ReplyStream:
 
     def _tick(self, *, exact: bool = False) -> None:
         with self._draw_lock:
-            if self._failed:
+            if self._failed or (not exact and self._show_plain()):
                 return
+            self._full_at = time.perf_counter()
             text, thinking = self._take_pending(FEED_LIMIT)
             resized = self._follow_resize()
             renderer = self.renderer
@@ -288,6 +305,45 @@ class _ReplyStream:
             elif self._drawn and not (resized or renderer.backlog or renderer.rough or exact):
                 return  # nothing new to show
             self._draw(renderer.print_rows(self._budget), exact=exact)
+            self._full_rows = self._shown
+
+    def _show_plain(self) -> bool:
+        """Between full refreshes of a stream that keeps up, write new answer text as plain
+        text after the rows the last one drew, and nothing else (True when that is all
+        this refresh has to do).
+
+        Parsing it, printing the blocks it finishes and drawing the tail as markdown wait
+        for the next full refresh, `FULL_EVERY` after the last (sooner for a burst): spread
+        over twenty refreshes a second, that work costs about twice as much CPU as in a
+        few larger steps (each step starts with cold caches), and a paced reply is mostly
+        that work. The screen still moves with every read.
+        """
+        region = self._region
+        if (
+            region is None
+            or not self._drawn
+            or self._hurry.is_set()
+            or time.perf_counter() - self._full_at >= FULL_EVERY
+            or not self.renderer.takes_raw
+            or self._real_size() != self._size
+        ):
+            return False
+        with self._lock:
+            if self._thinking:
+                return False
+            if not self._text:
+                return True  # nothing new; what is shown plain waits for the full refresh
+            held = "".join(self._held + self._text)
+            self._held, self._text = [held], []
+        renderer = self.renderer
+        rows = rough_rows(self._full_rows, held, renderer.width)[-max(1, renderer.height - 2) :]
+        extra = _appended(self._shown, rows)
+        self._shown = rows
+        if extra:
+            region.append(extra, rows)
+        else:
+            region.update([], rows)
+        return True
 
     _drawn = False  # the live region was drawn at least once
 
@@ -330,7 +386,7 @@ class _ReplyStream:
         """The text that arrived since the last refresh; past `limit` characters the rest
         waits for the next one (parsing a burst of 200 KB at once takes a quarter second)."""
         with self._lock:
-            text, self._text = "".join(self._text), []
+            text, self._text, self._held = "".join(self._held + self._text), [], []
             thinking, self._thinking = "".join(self._thinking), []
             self._pending = 0
             if not self._stop.is_set():
@@ -358,8 +414,8 @@ class _ReplyStream:
         from rich.text import Text
 
         with self._lock:
-            rest = "".join(self._thinking) + "".join(self._text)
-            self._text, self._thinking = [], []
+            rest = "".join(self._thinking) + "".join(self._held + self._text)
+            self._text, self._thinking, self._held = [], [], []
         rest = self.renderer.unprinted() + rest
         self.renderer.drop_unprinted()
         self._shown = []

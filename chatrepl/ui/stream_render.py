@@ -44,6 +44,9 @@ REASONING_STYLE = "dim italic"
 STEP_CHARS = 1_500  # characters rendered at most in one step of printing finished text
 _START_COST = 4e-6  # seconds of rendering per character, until measured
 ROUGH_FOR = 0.15  # seconds new text may be shown raw after a full drawing of the tail
+# ... and longer after a costly one: a full drawing of the tail takes at most about
+# 1/ROUGH_SHARE of the time until the next (a long list or table costs milliseconds).
+ROUGH_SHARE = 150
 
 # rich.markdown puts a blank line before a top-level block when the element that closed
 # last asks for one, so a block rendered on its own can differ from the same block inside
@@ -202,6 +205,18 @@ class StreamRenderer:
         """Finished text is waiting to be printed."""
         return bool(self._queue) or self._fence is not None
 
+    @property
+    def takes_raw(self) -> bool:
+        """New answer text can be shown for a moment as plain text after the live rows:
+        the answer has begun, nothing waits to be printed, no reasoning is shown and the
+        tail is not an open code block (plain text there would lack its background)."""
+        return (
+            self._answer_started
+            and not self.backlog
+            and not self._reasoning_open
+            and self._open is None
+        )
+
     def print_rows(self, budget: float) -> list[Line]:
         """Rows of finished blocks for about `budget` seconds of rendering (one block at
         least), to be printed once into scrollback."""
@@ -252,7 +267,7 @@ class StreamRenderer:
             key = ("markdown", self._tail, size)
         clock = time.perf_counter
         began = clock()
-        rough = not exact and began - self._full_at < max(ROUGH_FOR, 40 * self._full_cost)
+        rough = not exact and began - self._full_at < max(ROUGH_FOR, ROUGH_SHARE * self._full_cost)
         if key == self._live_key and (rough or not self.rough):
             return self._live_rows
         drawn = False
@@ -288,7 +303,7 @@ class StreamRenderer:
                 # stream finishes a block every few refreshes.
                 shown = self._full = (size, "", [[], []] if self._gap else [[]])
             if rough and shown is not None and shown[0] == size and source.startswith(shown[1]):
-                rows = _rough_rows(shown[2], source[len(shown[1]) :], self.width)[-room:]
+                rows = rough_rows(shown[2], source[len(shown[1]) :], self.width)[-room:]
             else:
                 rough = False
                 rendered = self._render(markdown(source))
@@ -419,7 +434,7 @@ class StreamRenderer:
         return trim_row(row, width=self.width if self.to_edge else None)
 
 
-def _rough_rows(rows: list[Line], extra: str, width: int) -> list[Line]:
+def rough_rows(rows: list[Line], extra: str, width: int) -> list[Line]:
     """`rows` with `extra` written after them as plain text, wrapped at `width` cells."""
     from rich.cells import cell_len, chop_cells
     from rich.segment import Segment

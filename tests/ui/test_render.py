@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from chatrepl.core.messages import ReasoningDelta, TextDelta, TurnStats, Usage
+from chatrepl.ui import rich_view
 from chatrepl.ui.mdstream import (
     NewlineNormalizer,
     find_blocks,
@@ -34,6 +35,7 @@ from chatrepl.ui.mdstream import (
 from chatrepl.ui.plain import PlainView
 from chatrepl.ui.rich_view import RichView, recording_view
 from chatrepl.ui.stats import format_stats
+from chatrepl.ui.stream_render import ROUGH_FOR
 from chatrepl.ui.views import make_view
 
 WIDTH, HEIGHT = 80, 24
@@ -165,6 +167,11 @@ def _looks(ch: pyte.screens.Char) -> tuple[object, ...]:
     if ch.data == " ":
         return (ch.bg, ch.reverse, ch.underscore, ch.strikethrough)
     return (ch.fg, ch.bg, ch.bold, ch.italics, ch.reverse, ch.underscore, ch.strikethrough)
+
+
+def _background(looks: tuple[object, ...]) -> object:
+    """A cell's background colour, from what `_looks` says of it."""
+    return looks[0] if len(looks) == 4 else looks[1]
 
 
 def texts(rows: list[tuple[str, tuple[object, ...]]]) -> list[str]:
@@ -345,6 +352,56 @@ def test_text_after_a_quiet_spell_is_drawn_with_its_read_not_at_the_next_refresh
     seen = texts(screen(console.file.getvalue()))
     view.end_reply(None)
     assert "The first words and the next ones" in seen
+
+
+def _shown_soon(console: Console, line: str, *, within: float = 5.0) -> None:
+    """Wait until a row of the emulated screen reads `line`."""
+    deadline = time.monotonic() + within
+    while line not in texts(screen(console.file.getvalue())):
+        assert time.monotonic() < deadline, f"never shown: {line!r}"
+        time.sleep(0.005)
+
+
+def test_between_full_refreshes_new_text_is_written_plain_then_drawn_as_markdown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Long enough apart that the plain moment cannot be missed on a loaded machine.
+    monkeypatch.setattr(rich_view, "FULL_EVERY", 3.0)
+    console = terminal_console()
+    view = RichView(console)  # the default 20 refreshes a second
+    view.begin_reply()
+    view.show(TextDelta("Some *plain* words"))
+    _shown_soon(console, "Some plain words")  # the first text: a full refresh, at once
+    # Past the moment the renderer itself would show new text raw (ROUGH_FOR after a
+    # full drawing): only the refresh that writes plain text shows it undrawn now.
+    time.sleep(4 * ROUGH_FOR)
+    view.show(TextDelta(" and `code` here"))
+    # The next refresh writes the new text as it came, after the rows already drawn...
+    _shown_soon(console, "Some plain words and `code` here", within=1.0)
+    # ... and the next full one draws it as markdown, with no further text to wake it.
+    _shown_soon(console, "Some plain words and code here")
+    view.end_reply(None)
+    assert screen(console.file.getvalue()) == printed_once("Some *plain* words and `code` here")
+
+
+def test_new_lines_of_an_open_code_block_are_never_written_off_its_background(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rich_view, "FULL_EVERY", 3.0)
+    console = terminal_console()
+    view = RichView(console)
+    view.begin_reply()
+    view.show(TextDelta("```python\nx = 1\n"))
+    _shown_soon(console, " x = 1")
+    time.sleep(4 * ROUGH_FOR)  # as above: plain text now could only come from a plain refresh
+    view.show(TextDelta("y = 2\n"))
+    _shown_soon(console, " y = 2", within=1.0)
+    rows = dict(screen(console.file.getvalue()))
+    view.end_reply(None)
+    # Not highlighted yet, but on the block's background, as the line above it.
+    assert [_background(cell) for cell in rows[" y = 2"][:8]] == [
+        _background(cell) for cell in rows[" x = 1"][:8]
+    ]
 
 
 def test_an_empty_reply_leaves_the_terminal_clean() -> None:
