@@ -8,6 +8,7 @@ in a warm-up thread, so the first keystroke is never kept waiting.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -324,6 +325,11 @@ def _start_warm_up(lazy: LazyEngine, session: Session, view: LazyView) -> None:
                     engine.detected(found)
         except Exception:
             pass  # completion without model names is still completion
+        # What is loaded by now (rich, pygments, prompt_toolkit, requests, the engine)
+        # lives as long as the process: out of the collector's sight, a full collection
+        # mid-reply scans only what came since, ~1 ms instead of ~50 ms at once (a
+        # frozen screen at 256 KB). Garbage from startup stays; there is little.
+        gc.freeze()
 
     timer = threading.Timer(0.2, warm)
     timer.daemon = True

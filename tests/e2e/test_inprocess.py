@@ -10,6 +10,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -144,3 +147,31 @@ def test_a_loaded_request_body_is_continued(fake_server: FakeServer, tmp_path: P
     assert sent["model"] == "claude-x"
     assert sent["messages"][0] == {"role": "system", "content": "Be brief."}
     assert [m["content"] for m in sent["messages"][1:]] == ["q1", "a1", "q2"]
+
+
+def test_the_warm_up_puts_what_startup_loaded_out_of_the_collectors_sight() -> None:
+    # Otherwise a full collection mid-reply scans everything rich, pygments and
+    # prompt_toolkit are made of: ~50 ms at once, a frozen screen (bench_stream.py).
+    code = textwrap.dedent(
+        """
+        import gc, io, time
+        from types import SimpleNamespace
+        from rich.console import Console
+        from chatrepl.app.repl import LazyEngine, _start_warm_up
+        from chatrepl.ui.rich_view import RichView
+        from chatrepl.ui.views import LazyView
+
+        engine = SimpleNamespace(known_models=["a-model"])
+        view = LazyView(lambda: RichView(Console(file=io.StringIO(), force_terminal=True)))
+        _start_warm_up(LazyEngine(lambda: engine), None, view)
+        deadline = time.monotonic() + 30
+        while not gc.get_freeze_count() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        print(gc.get_freeze_count(), len(gc.get_objects()))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    frozen, tracked = map(int, result.stdout.split())
+    assert frozen > 10 * tracked  # a full collection now scans a tenth of it at most
