@@ -69,7 +69,7 @@ WARM_LEXERS = (
 )
 SPACED = 0.02  # seconds without text after which new text is a fresh read
 BURST = 2_048  # characters waiting: a refresh comes at once, not at the next tick
-FULL_EVERY = 0.3  # seconds between full refreshes while a stream keeps up (see _show_raw)
+FULL_EVERY = 0.3  # seconds between full refreshes while a stream keeps up (see _show_plain)
 
 
 def warm_up() -> None:
@@ -304,7 +304,11 @@ class _ReplyStream:
                 renderer.feed(text, thinking)
             elif self._drawn and not (resized or renderer.backlog or renderer.rough or exact):
                 return  # nothing new to show
-            self._draw(renderer.print_rows(self._budget), exact=exact)
+            began = time.perf_counter()
+            printed = renderer.print_rows(self._budget)
+            # What printing left of the budget for drawing the tail (when it printed).
+            spare = self._budget - (time.perf_counter() - began) if printed else None
+            self._draw(printed, exact=exact, spare=spare)
             self._full_rows = self._shown
 
     def _show_plain(self) -> bool:
@@ -347,7 +351,9 @@ class _ReplyStream:
 
     _drawn = False  # the live region was drawn at least once
 
-    def _draw(self, printed: list[Line], *, exact: bool = False) -> None:
+    def _draw(
+        self, printed: list[Line], *, exact: bool = False, spare: float | None = None
+    ) -> None:
         """Print rows into scrollback and redraw the live region below them."""
         region = self._region
         if region is None:
@@ -355,7 +361,7 @@ class _ReplyStream:
                 self.console.print(_Rows(printed), crop=False)
             self._drawn = True
             return
-        rows = self.renderer.live_rows(exact=exact)
+        rows = self.renderer.live_rows(exact=exact, spare=spare)
         changed = rows is not self._shown or not self._drawn
         extra = _appended(self._shown, rows) if changed and not printed else None
         self._shown = rows

@@ -240,12 +240,14 @@ class StreamRenderer:
                 self._cost = 0.7 * self._cost + 0.3 * measured
         return [self._trim(row) for row in rows]
 
-    def live_rows(self, *, exact: bool = True) -> list[Line]:
+    def live_rows(self, *, exact: bool = True, spare: float | None = None) -> list[Line]:
         """The unfinished tail as it looks now, at most the screen height less two rows.
 
         Not `exact`, text that came since the last full drawing may be added to it raw
         (`rough` says so) for a while after it: a full drawing of a long list or table
-        costs milliseconds, twenty times a second, while the reply is one-time work.
+        costs milliseconds, twenty times a second, while the reply is one-time work. So
+        it is when the last full drawing took longer than `spare` seconds (what printing
+        left of a refresh's budget): one refresh does not do both.
         The same tail twice gives the same list back, undrawn.
         """
         from rich.text import Text
@@ -267,7 +269,10 @@ class StreamRenderer:
             key = ("markdown", self._tail, size)
         clock = time.perf_counter
         began = clock()
-        rough = not exact and began - self._full_at < max(ROUGH_FOR, ROUGH_SHARE * self._full_cost)
+        rough = not exact and (
+            began - self._full_at < max(ROUGH_FOR, ROUGH_SHARE * self._full_cost)
+            or (spare is not None and self._full_cost > spare)
+        )
         if key == self._live_key and (rough or not self.rough):
             return self._live_rows
         drawn = False

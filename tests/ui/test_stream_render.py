@@ -15,7 +15,7 @@ from test_render import DOCS, HEIGHT, REALISTIC, WIDTH, printed_once, screen, te
 
 from chatrepl.core.messages import TextDelta
 from chatrepl.ui.rich_view import RichView, _Rows
-from chatrepl.ui.stream_render import StreamRenderer, trim_row
+from chatrepl.ui.stream_render import ROUGH_FOR, ROUGH_SHARE, StreamRenderer, trim_row
 
 LONG_CODE = (
     "Before.\n\n```python\n"
@@ -178,6 +178,21 @@ def test_a_new_block_after_a_printed_one_is_shown_raw_until_the_next_full_drawin
     exact = renderer.live_rows()
     assert not renderer.rough
     assert [text.strip() for text in plain(exact)][:2] == ["", "Second one"]
+
+
+def test_a_refresh_that_printed_leaves_a_costly_full_drawing_of_the_tail_for_later() -> None:
+    renderer = StreamRenderer(terminal_console(), width=WIDTH, height=HEIGHT)
+    renderer.feed("A paragraph with **bold")
+    renderer.live_rows(exact=False)  # the first drawing is a full one
+    # Past the moment raw text would be drawn in full anyway, whatever that drawing cost.
+    time.sleep(max(ROUGH_FOR, ROUGH_SHARE * renderer._full_cost) + 0.1)
+    renderer.feed(" words** and more")
+    rough = renderer.live_rows(exact=False, spare=0.0)  # printing took the whole budget
+    assert renderer.rough
+    assert "**" in "".join(plain(rough))
+    drawn = renderer.live_rows(exact=False, spare=1.0)  # time enough left: drawn in full
+    assert not renderer.rough
+    assert plain(drawn)[-1].strip() == "A paragraph with bold words and more"
 
 
 def test_the_same_tail_is_not_drawn_twice() -> None:
