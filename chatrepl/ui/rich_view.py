@@ -167,7 +167,7 @@ class _ReplyStream:
         self._lock = threading.Lock()  # guards the pending text only
         self._draw_lock = threading.Lock()  # one refresh at a time
         self._text: list[str] = []  # answer text not yet handed to the renderer
-        self._held: list[str] = []  # answer text shown plain, not yet handed to it either
+        self._held = ""  # answer text shown plain, not yet handed to it either
         self._full_at = 0.0  # when the last full refresh began
         self._full_rows: list[Line] = []  # the live rows it drew
         self._thinking: list[str] = []
@@ -337,16 +337,11 @@ class _ReplyStream:
                 return False
             if not self._text:
                 return True  # nothing new; what is shown plain waits for the full refresh
-            held = "".join(self._held + self._text)
-            self._held, self._text = [held], []
+            self._held += "".join(self._text)
+            self._text = []
         renderer = self.renderer
-        rows = rough_rows(self._full_rows, held, renderer.width)[-max(1, renderer.height - 2) :]
-        extra = _appended(self._shown, rows)
-        self._shown = rows
-        if extra:
-            region.append(extra, rows)
-        else:
-            region.update([], rows)
+        rows = rough_rows(self._full_rows, self._held, renderer.width)
+        self._show(region, [], rows[-max(1, renderer.height - 2) :])
         return True
 
     _drawn = False  # the live region was drawn at least once
@@ -361,7 +356,11 @@ class _ReplyStream:
                 self.console.print(_Rows(printed), crop=False)
             self._drawn = True
             return
-        rows = self.renderer.live_rows(exact=exact, spare=spare)
+        self._show(region, printed, self.renderer.live_rows(exact=exact, spare=spare))
+
+    def _show(self, region: LiveRegion, printed: list[Line], rows: list[Line]) -> None:
+        """Print `printed` above the live region and show `rows` in it, writing no more
+        than what changed."""
         changed = rows is not self._shown or not self._drawn
         extra = _appended(self._shown, rows) if changed and not printed else None
         self._shown = rows
@@ -392,7 +391,7 @@ class _ReplyStream:
         """The text that arrived since the last refresh; past `limit` characters the rest
         waits for the next one (parsing a burst of 200 KB at once takes a quarter second)."""
         with self._lock:
-            text, self._text, self._held = "".join(self._held + self._text), [], []
+            text, self._text, self._held = self._held + "".join(self._text), [], ""
             thinking, self._thinking = "".join(self._thinking), []
             self._pending = 0
             if not self._stop.is_set():
@@ -420,8 +419,8 @@ class _ReplyStream:
         from rich.text import Text
 
         with self._lock:
-            rest = "".join(self._thinking) + "".join(self._held + self._text)
-            self._text, self._thinking, self._held = [], [], []
+            rest = "".join(self._thinking) + self._held + "".join(self._text)
+            self._text, self._thinking, self._held = [], [], ""
         rest = self.renderer.unprinted() + rest
         self.renderer.drop_unprinted()
         self._shown = []
