@@ -26,8 +26,11 @@ Per case, side by side in one run (the median of `--repeat` runs):
 - start: Enter to the server writing the first token (the request); after: the server
   writing the last token to the stats line (what was left to draw).
 
-`--client-root` runs chatrepl from another checkout (e.g. main) for a before/after.
-`llm` is not installed here, so there is no `llm chat` column.
+The paced 32 KB case at 1,000 tokens/s and 2 KB at 50 also run `chatrepl --plain` in
+the same repeats (their rows end in `--plain`): the reply written as it comes, no
+markdown and no colour. Its CPU is what reading the stream and showing text 20 times a
+second cost this machine before any markdown work, the floor under the markdown row's
+CPU (it has no copies column: raw markdown is not the rendered lines looked for).
 """
 
 from __future__ import annotations
@@ -203,7 +206,9 @@ class Turn:
 class Pty:
     """chatrepl in a pseudo-terminal answering cursor-position requests."""
 
-    def __init__(self, env: dict[str, str], *, client_root: Path | None) -> None:
+    def __init__(
+        self, env: dict[str, str], *, client_root: Path | None, plain: bool = False
+    ) -> None:
         import pyte
 
         if client_root is not None:
@@ -216,7 +221,8 @@ class Pty:
 
             fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
             os.chdir(env["HOME"])  # `-m` looks in the working directory first
-            os.execve(sys.executable, [sys.executable, "-m", "chatrepl", "--no-save"], env)
+            flags = ["--no-save", *(["--plain"] if plain else [])]
+            os.execve(sys.executable, [sys.executable, "-m", "chatrepl", *flags], env)
         self.pid, self.fd = pid, fd
         self.screen = pyte.HistoryScreen(COLS, ROWS, history=200_000)
         self.screen.write_process_input = self._answer  # type: ignore[method-assign]
@@ -420,7 +426,13 @@ class Result:
 
 
 def run_case(
-    size: int, rate: float, *, client_root: Path | None, home: Path, models: int = 1
+    size: int,
+    rate: float,
+    *,
+    client_root: Path | None,
+    home: Path,
+    models: int = 1,
+    plain: bool = False,
 ) -> Result:
     server = Server(size, rate)
     try:
@@ -436,7 +448,7 @@ def run_case(
             "INFERENCE_KEY": "inf-benchkey-0123456789",
             "INFERENCE_MODEL_ID": MODEL,
         }
-        pty = Pty(env, client_root=client_root)
+        pty = Pty(env, client_root=client_root, plain=plain)
         try:
             pty.wait_for(b"/help")
             time.sleep(1.0)  # the warm-up thread builds what the first reply needs
@@ -453,7 +465,7 @@ def run_case(
                 "first": min(t["first"] for t in every),
                 "last": max(t["last"] for t in every),
             }
-            if models == 1:
+            if models == 1 and not plain:
                 copies = [pty.text().count(s) for s in samples(realistic_markdown(size))]
             else:
                 copies = []
@@ -495,6 +507,11 @@ def median_result(results: list[Result]) -> Result:
         trailing=max(r.trailing for r in results),
         copies=[max(c) for c in zip(*(r.copies for r in results), strict=True)],  # worst run
     )
+
+
+# The cases also run with `--plain` (see the docstring), and how their rows are marked.
+PLAIN_ANCHORS = ((32 * KB, 1000, 1), (2 * KB, 50, 1))
+PLAIN_LABEL = " --plain"
 
 
 def cases(quick: bool) -> list[tuple[int, float, int]]:
@@ -636,19 +653,29 @@ def main() -> int:
     chosen = cases(args.quick)[args.skip :]
     if args.only:
         chosen = [_parse_case(case) for case in args.only.split(",")]
-    roots: list[tuple[str, Path | None]] = [("", args.client_root)]
+    roots: list[tuple[str, Path | None, bool]] = [("", args.client_root, False)]
     if args.before is not None:
-        roots = [("before ", args.before), ("after ", args.client_root)]
+        roots = [("before ", args.before, False), ("after ", args.client_root, False)]
     with tempfile.TemporaryDirectory() as home:
         for size, rate, models in chosen:
             repeat = args.repeat or (3 if not rate or size / TOKEN / rate < 10 else 1)
             text = realistic_markdown(size)
-            runs: dict[str, list[Result]] = {label: [] for label, _ in roots}
+            clients = roots
+            if (size, rate, models) in PLAIN_ANCHORS:
+                clients = [*roots, (PLAIN_LABEL, args.client_root, True)]
+            runs: dict[str, list[Result]] = {label: [] for label, _, _ in clients}
             curls, onces = [], []
             for _ in range(repeat):  # side by side: each run measures all of them
-                for label, root in roots:
+                for label, root, plain in clients:
                     runs[label].append(
-                        run_case(size, rate, client_root=root, home=Path(home), models=models)
+                        run_case(
+                            size,
+                            rate,
+                            client_root=root,
+                            home=Path(home),
+                            models=models,
+                            plain=plain,
+                        )
                     )
                 server = Server(size, rate)
                 try:
@@ -665,6 +692,8 @@ def main() -> int:
                 name = f"{size // KB} KB " + (f"{rate:g} tok/s" if rate else "unpaced")
                 if models > 1:
                     name = f"/compare {models}x{name}"
+                if label == PLAIN_LABEL:
+                    label, name = "", name + PLAIN_LABEL
                 _print_row(label + name, r, curl_wall, once_wall, once_cpu, text, models)
         if not args.only:
             for rate in (0, 1000):
