@@ -31,6 +31,9 @@ the same repeats (their rows end in `--plain`): the reply written as it comes, n
 markdown and no colour. Its CPU is what reading the stream and showing text 20 times a
 second cost this machine before any markdown work, the floor under the markdown row's
 CPU (it has no copies column: raw markdown is not the rendered lines looked for).
+
+`--client-root` runs chatrepl from another checkout (e.g. main) for a before/after.
+`llm` is not installed here, so there is no `llm chat` column.
 """
 
 from __future__ import annotations
@@ -662,12 +665,14 @@ def main() -> int:
             text = realistic_markdown(size)
             clients = roots
             if (size, rate, models) in PLAIN_ANCHORS:
-                clients = [*roots, (PLAIN_LABEL, args.client_root, True)]
-            runs: dict[str, list[Result]] = {label: [] for label, _, _ in clients}
+                clients = [*roots, ("", args.client_root, True)]
+            runs: dict[tuple[str, bool], list[Result]] = {
+                (label, plain): [] for label, _, plain in clients
+            }
             curls, onces = [], []
             for _ in range(repeat):  # side by side: each run measures all of them
                 for label, root, plain in clients:
-                    runs[label].append(
+                    runs[label, plain].append(
                         run_case(
                             size,
                             rate,
@@ -687,13 +692,13 @@ def main() -> int:
             curl_wall = statistics.median(c[0] for c in curls)
             once_wall = statistics.median(o[0] for o in onces)
             once_cpu = statistics.median(o[1] for o in onces)
-            for label, results in runs.items():
+            for (label, plain), results in runs.items():
                 r = median_result(results)
                 name = f"{size // KB} KB " + (f"{rate:g} tok/s" if rate else "unpaced")
                 if models > 1:
                     name = f"/compare {models}x{name}"
-                if label == PLAIN_LABEL:
-                    label, name = "", name + PLAIN_LABEL
+                if plain:
+                    name += PLAIN_LABEL
                 _print_row(label + name, r, curl_wall, once_wall, once_cpu, text, models)
         if not args.only:
             for rate in (0, 1000):
